@@ -1,0 +1,56 @@
+//! The `no_std`, allocation-free core of the tripline circuit breaker.
+//!
+//! One state machine for a Cortex-M0 and a tokio service: no heap, no float,
+//! no panic on any path, and every transition driven by a [`Clock`] you
+//! choose, so tests move time with a [`MockClock`] instead of sleeping.
+//!
+//! ```
+//! use core::time::Duration;
+//! use tripline_core::{Breaker, Config, CountWindow, MockClock, State};
+//!
+//! let clock = MockClock::new();
+//! let config = Config::builder()
+//!     .failure_rate(500)          // trip at 50 % failures…
+//!     .minimum_calls(4)           // …once 4 calls are in the window
+//!     .open_duration(Duration::from_secs(1))
+//!     .build()
+//!     .unwrap();
+//! let mut breaker = Breaker::new(config, CountWindow::<8>::new(), &clock);
+//!
+//! for ok in [true, false, true, false] {
+//!     let _ = breaker.call(|| if ok { Ok(()) } else { Err("i2c NAK") });
+//! }
+//! assert_eq!(breaker.state(), State::Open);
+//! clock.advance(Duration::from_secs(1));
+//! assert_eq!(breaker.state(), State::HalfOpen);
+//! ```
+//!
+//! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`),
+//! the trip and backoff arithmetic (`policy`, private), [`Breaker`]
+//! (`breaker`), [`observe`], [`Metrics`] (`metrics`), [`SharedBreaker`]
+//! (`shared`).
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod clock;
+mod config;
+mod error;
+mod metrics;
+pub mod observe;
+mod permit;
+mod policy;
+mod breaker;
+pub mod shared;
+mod state;
+pub mod window;
+
+pub use breaker::Breaker;
+pub use clock::{Clock, Instant, MockClock};
+pub use config::{Config, ConfigBuilder, OnCancel};
+pub use error::{ConfigError, TransitionError};
+pub use metrics::Metrics;
+pub use observe::{Event, Observer};
+pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
+pub use shared::SharedBreaker;
+pub use state::{Reason, Rule, State};
+pub use window::{CountWindow, TimeWindow, Window};

@@ -1,0 +1,235 @@
+//! What passes between a caller and a breaker: the [`Permit`] to make a call,
+//! the [`Outcome`] of it, and the answers ([`Rejected`], [`Recorded`]).
+
+use core::time::Duration;
+
+use crate::clock::duration_to_micros;
+use crate::Instant;
+
+/// Leave to make one call, stamped with the breaker's generation.
+///
+/// Give it back exactly once: [`Breaker::record`](crate::Breaker::record)
+/// with the outcome, or [`Breaker::cancel`](crate::Breaker::cancel) if the
+/// call never finished. A permit from before a state change is *stale*: its
+/// result is counted in the metrics and changes nothing else.
+///
+/// A raw permit cannot notice being dropped; the `&self` forms
+/// ([`SharedBreaker`](crate::SharedBreaker)) hand out a guard that cancels on
+/// drop, and [`Breaker::call`](crate::Breaker::call) never loses one.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use = "a permit must be given back with `record` or `cancel`, or a half-open slot stays taken"]
+pub struct Permit {
+    pub(crate) generation: u32,
+    pub(crate) started: Instant,
+}
+
+impl Permit {
+    /// The breaker generation this permit belongs to.
+    #[must_use]
+    pub const fn generation(&self) -> u32 {
+        self.generation
+    }
+}
+
+/// How a call went, as the caller classifies it.
+///
+/// ```
+/// use tripline_core::Outcome;
+/// let r: Result<u8, &str> = Err("timeout");
+/// assert_eq!(Outcome::of(&r), Outcome::Failure);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Outcome {
+    /// The call worked.
+    Success,
+    /// The call failed: the protected thing is unhealthy.
+    Failure,
+    /// A failure that names its own open time, such as an HTTP 429 with
+    /// `Retry-After: 30`: if this failure opens the breaker, it opens for
+    /// this long (at least 1 ms) instead of the backoff step.
+    FailureRetryAfter(Duration),
+    /// Not a verdict on health (a 404, a validation error): counted only as
+    /// ignored, and a half-open probe gives its slot back.
+    Ignored,
+}
+
+impl Outcome {
+    /// `Success` for `Ok`, `Failure` for `Err`: the default classifier.
+    pub const fn of<T, E>(result: &Result<T, E>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        }
+    }
+
+    pub(crate) const fn retry_after_us(self) -> Option<u64> {
+        match self {
+            Outcome::FailureRetryAfter(d) => Some(duration_to_micros(d)),
+            _ => None,
+        }
+    }
+}
+
+/// Why a call was not admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum RejectReason {
+    /// The breaker is open.
+    Open,
+    /// Half-open, and every probe slot of this episode is taken.
+    HalfOpenFull,
+    /// The breaker was forced open by hand.
+    ForcedOpen,
+    /// A [`SharedBreaker`](crate::SharedBreaker) was re-entered from inside its
+    /// own lock (a `Clock` calling back into its breaker): nothing was done.
+    Busy,
+}
+
+/// A call that was not admitted: why, and when to try again.
+///
+/// ```
+/// use tripline_core::{Breaker, Config, CountWindow, MockClock, RejectReason};
+/// use core::time::Duration;
+///
+/// let clock = MockClock::new();
+/// let cfg = Config::builder().consecutive_failures(1).open_duration(Duration::from_secs(2)).build().unwrap();
+/// let mut b = Breaker::new(cfg, CountWindow::<4>::new(), &clock);
+/// let _ = b.call(|| Err::<(), _>("down"));
+/// let rejected = b.try_acquire().unwrap_err();
+/// assert_eq!(rejected.reason(), RejectReason::Open);
+/// assert_eq!(rejected.retry_after(), Some(Duration::from_secs(2)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Rejected {
+    reason: RejectReason,
+    retry_after_us: Option<u64>,
+}
+
+impl Rejected {
+    pub(crate) const fn new(reason: RejectReason, retry_after_us: Option<u64>) -> Self {
+        Rejected {
+            reason,
+            retry_after_us,
+        }
+    }
+
+    /// Why the call was rejected.
+    #[must_use]
+    pub const fn reason(&self) -> RejectReason {
+        self.reason
+    }
+
+    /// How long until a call may be admitted, if the breaker knows (it does
+    /// not when forced open, or half-open and full with no time limit).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after_us.map(Duration::from_micros)
+    }
+
+    /// [`retry_after`](Self::retry_after) in microseconds, without the
+    /// division a `Duration` costs on a Cortex-M0.
+    #[must_use]
+    pub const fn retry_after_micros(&self) -> Option<u64> {
+        self.retry_after_us
+    }
+}
+
+impl core::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let why = match self.reason {
+            RejectReason::Open => "circuit breaker is open",
+            RejectReason::HalfOpenFull => "circuit breaker is half-open and all probes are taken",
+            RejectReason::ForcedOpen => "circuit breaker is forced open",
+            RejectReason::Busy => "circuit breaker was re-entered from inside its own lock",
+        };
+        f.write_str(why)?;
+        match self.retry_after_us {
+            Some(us) => write!(f, "; retry in {us} µs"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for Rejected {}
+
+/// What became of a recorded or cancelled permit.
+///
+/// ```
+/// use tripline_core::{Breaker, Config, CountWindow, MockClock, Outcome, Recorded};
+/// let clock = MockClock::new();
+/// let mut b = Breaker::new(Config::default(), CountWindow::<4>::new(), &clock);
+/// let p = b.try_acquire().unwrap();
+/// assert_eq!(b.record(p, Outcome::Success), Recorded::Counted);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum Recorded {
+    /// Counted as a success or a failure.
+    Counted,
+    /// Counted as ignored only.
+    Ignored,
+    /// Counted as cancelled only.
+    Cancelled,
+    /// From an earlier generation: counted as stale only.
+    Stale,
+}
+
+/// The error of [`Breaker::call`](crate::Breaker::call): rejected, or the call's own error.
+///
+/// ```
+/// use tripline_core::CallError;
+/// let e: CallError<&str> = CallError::Inner("boom");
+/// assert_eq!(e.into_inner(), Some("boom"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CallError<E> {
+    /// The breaker did not admit the call; the function was not run.
+    Rejected(Rejected),
+    /// The function ran and returned this error.
+    Inner(E),
+}
+
+impl<E> CallError<E> {
+    /// The call's own error, if it ran.
+    pub fn into_inner(self) -> Option<E> {
+        match self {
+            CallError::Inner(e) => Some(e),
+            CallError::Rejected(_) => None,
+        }
+    }
+
+    /// The rejection, if the call did not run.
+    pub const fn rejected(&self) -> Option<&Rejected> {
+        match self {
+            CallError::Rejected(r) => Some(r),
+            CallError::Inner(_) => None,
+        }
+    }
+}
+
+impl<E: core::fmt::Display> core::fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CallError::Rejected(r) => r.fmt(f),
+            CallError::Inner(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            CallError::Rejected(_) => None,
+            CallError::Inner(e) => Some(e),
+        }
+    }
+}
