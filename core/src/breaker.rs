@@ -6,8 +6,8 @@ use crate::observe::{Event, Observer};
 use crate::policy::{self, RuleSet};
 use crate::window::{Sample, Window};
 use crate::{
-    CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Reason, RejectReason,
-    Rejected, Recorded, State, TransitionError,
+    CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Reason, Recorded,
+    RejectReason, Rejected, State, TransitionError,
 };
 
 /// Lifetime counters; never reset, so that every call is counted once.
@@ -374,7 +374,12 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// reached, and trip if Closed.
     fn check_rules(&mut self, t: Instant, open_for_us: Option<u64>) {
         let totals = self.window.totals(t);
-        let reached = policy::reached(&self.config, totals, self.consecutive_failures, self.min_calls);
+        let reached = policy::reached(
+            &self.config,
+            totals,
+            self.consecutive_failures,
+            self.min_calls,
+        );
         let new = reached.without(self.reported);
         for rule in RuleSet::ALL {
             if new.contains(rule) {
@@ -419,7 +424,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
                 if now >= self.open_until {
                     let at = self.open_until;
                     self.enter(State::HalfOpen, Reason::OpenTimeElapsed, at);
-                    self.half_open_deadline = now.saturating_add_micros(self.config.half_open_limit_us);
+                    self.half_open_deadline =
+                        now.saturating_add_micros(self.config.half_open_limit_us);
                 }
                 Some(now)
             }
@@ -520,7 +526,10 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// for an operator, or for a peer that reported an outage.
     pub fn open_for(&mut self, duration: Duration) {
         self.catch_up();
-        self.open(Reason::Manual, Some(crate::clock::duration_to_micros(duration)));
+        self.open(
+            Reason::Manual,
+            Some(crate::clock::duration_to_micros(duration)),
+        );
     }
 
     /// Rejects every call until another state is set by hand.
@@ -667,8 +676,16 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             cancelled: c.cancelled,
             stale: c.stale,
             window,
-            failure_rate_permille: if gated { window.failure_rate_permille() } else { None },
-            slow_call_rate_permille: if gated { window.slow_rate_permille() } else { None },
+            failure_rate_permille: if gated {
+                window.failure_rate_permille()
+            } else {
+                None
+            },
+            slow_call_rate_permille: if gated {
+                window.slow_rate_permille()
+            } else {
+                None
+            },
             consecutive_failures: self.consecutive_failures,
             consecutive_successes: self.consecutive_successes,
             open_attempts: self.open_attempts,

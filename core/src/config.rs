@@ -97,7 +97,6 @@ impl Config {
     };
 
     /// A builder with no trip rule yet and the [`DEFAULT`](Config::DEFAULT) timings.
-    #[must_use]
     pub const fn builder() -> ConfigBuilder {
         let mut c = Config::DEFAULT;
         c.consecutive_failures = 0;

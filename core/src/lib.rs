@@ -32,6 +32,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod breaker;
 pub mod clock;
 mod config;
 mod error;
@@ -39,7 +40,6 @@ mod metrics;
 pub mod observe;
 mod permit;
 mod policy;
-mod breaker;
 pub mod shared;
 mod state;
 pub mod window;

@@ -56,7 +56,11 @@ pub(crate) struct RuleSet(u8);
 
 impl RuleSet {
     pub(crate) const EMPTY: RuleSet = RuleSet(0);
-    pub(crate) const ALL: [Rule; 3] = [Rule::ConsecutiveFailures, Rule::FailureRate, Rule::SlowCallRate];
+    pub(crate) const ALL: [Rule; 3] = [
+        Rule::ConsecutiveFailures,
+        Rule::FailureRate,
+        Rule::SlowCallRate,
+    ];
 
     const fn bit(rule: Rule) -> u8 {
         match rule {

@@ -138,9 +138,12 @@ impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLoc
     /// As [`new`](SharedBreaker::new), reporting events to `observer`.
     pub const fn with_observer(config: Config, window: W, clock: C, observer: O) -> Self {
         SharedBreaker {
-            inner: critical_section::Mutex::new(RefCell::new(
-                Breaker::assemble(config, window, clock, EventQueue::new(O::ENABLED)),
-            )),
+            inner: critical_section::Mutex::new(RefCell::new(Breaker::assemble(
+                config,
+                window,
+                clock,
+                EventQueue::new(O::ENABLED),
+            ))),
             observer,
         }
     }
@@ -150,7 +153,12 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// A shared breaker over any lock kind (what adapters use).
     pub fn with_lock(config: Config, window: W, clock: C, observer: O) -> Self {
         SharedBreaker {
-            inner: L::new(Breaker::assemble(config, window, clock, EventQueue::new(O::ENABLED))),
+            inner: L::new(Breaker::assemble(
+                config,
+                window,
+                clock,
+                EventQueue::new(O::ENABLED),
+            )),
             observer,
         }
     }
