@@ -322,12 +322,17 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
         let c = &mut self.counters;
         if failed {
             c.failures = c.failures.wrapping_add(1);
-            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-            self.consecutive_successes = 0;
         } else {
             c.successes = c.successes.wrapping_add(1);
-            self.consecutive_successes = self.consecutive_successes.saturating_add(1);
-            self.consecutive_failures = 0;
+        }
+        if self.state != State::Disabled {
+            if failed {
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                self.consecutive_successes = 0;
+            } else {
+                self.consecutive_successes = self.consecutive_successes.saturating_add(1);
+                self.consecutive_failures = 0;
+            }
         }
         if slow {
             c.slow = c.slow.wrapping_add(1);

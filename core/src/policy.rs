@@ -90,7 +90,8 @@ pub(crate) fn next_step(config: &Config, current: u64) -> u64 {
     // by 1000 is by a constant, which compiles to a multiplication.
     let q16 = (config.backoff_factor_permille as u64 * 65_536) / 1_000;
     let next = current.saturating_mul(q16) >> 16;
-    next.clamp(config.open_us, config.max_open_us)
+    // `min` then `max`, not `clamp`: clamp asserts its bounds, a panic path.
+    next.min(config.max_open_us).max(config.open_us)
 }
 
 /// The open time for a backoff step, jittered by a hash of `nonce`, capped,
@@ -125,4 +126,60 @@ const fn mix(mut x: u32) -> u32 {
     x = x.wrapping_mul(0x846C_A68B);
     x ^= x >> 16;
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    #[test]
+    fn mul_shift32_matches_wide_arithmetic() {
+        for range in [0u64, 1, 7, 1 << 31, (1 << 32) + 5, u64::MAX >> 8] {
+            for r in [0u32, 1, 12_345, u32::MAX / 2, u32::MAX] {
+                let wide = ((range as u128 * r as u128) >> 32) as u64;
+                assert_eq!(mul_shift32(range, r), wide, "range {range}, r {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bound_and_uses_the_whole_range() {
+        let config = Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(10))
+            .exponential_backoff(1_000, Duration::from_secs(20))
+            .jitter(200, 7)
+            .build()
+            .unwrap();
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for nonce in 0..10_000 {
+            let d = jittered(&config, 10_000_000, nonce);
+            assert!((8_000_000..=12_000_000).contains(&d), "{d}");
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
+        // 10,000 uniform picks reach within 1 % of both ends.
+        assert!(lo < 8_100_000 && hi > 11_900_000, "{lo}..{hi}");
+    }
+
+    #[test]
+    fn backoff_steps_grow_by_the_factor_and_stop_at_the_cap() {
+        let config = Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(1))
+            .exponential_backoff(1_500, Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let mut step = config.open_us;
+        let mut steps = [0u64; 6];
+        for s in &mut steps {
+            *s = step;
+            step = next_step(&config, step);
+        }
+        assert_eq!(
+            steps,
+            [1_000_000, 1_500_000, 2_250_000, 3_375_000, 5_000_000, 5_000_000]
+        );
+    }
 }
