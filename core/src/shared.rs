@@ -276,10 +276,11 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedPermit<'_, W, C, O, L>
     /// # Errors
     /// [`Busy`] if re-entered; the permit is then cancelled on drop instead.
     pub fn record(mut self, outcome: Outcome) -> Result<Recorded, Busy> {
-        match self.permit.take() {
-            Some(permit) => self.breaker.lock(|b| b.record(permit, outcome)),
-            None => Ok(Recorded::Stale),
-        }
+        // Taken inside the lock: on `Busy` the permit stays here for `drop`.
+        let slot = &mut self.permit;
+        self.breaker
+            .lock(|b| slot.take().map(|permit| b.record(permit, outcome)))
+            .map(|recorded| recorded.unwrap_or(Recorded::Stale))
     }
 }
 
