@@ -1202,3 +1202,59 @@ fn shared_breaker_observer_may_call_back_into_the_breaker() {
     assert!(SAW_OPEN_IN_CALLBACK.load(Ordering::SeqCst));
     assert_eq!(REENTRANT.state(), Ok(State::Open));
 }
+
+// ----- half-open time limit and manual open times -----------------------------
+
+#[test]
+fn half_open_time_limit_reopens_with_a_lost_probe_and_the_next_backoff_step() {
+    let clock = MockClock::new();
+    let mut b: Cb = counted(
+        cfg(Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(1))
+            .exponential_backoff(2_000, Duration::from_secs(60))
+            .half_open_time_limit(Duration::from_secs(5))),
+        &clock,
+    );
+    fail(&mut b);
+    clock.advance(Duration::from_secs(1));
+    // The only probe is taken and never given back (a lost raw permit).
+    let lost = b.try_acquire().expect("probe admitted");
+    assert_eq!(
+        b.try_acquire().unwrap_err().reason(),
+        RejectReason::HalfOpenFull
+    );
+    assert_eq!(
+        b.try_acquire().unwrap_err().retry_after(),
+        Some(Duration::from_secs(5))
+    );
+
+    clock.advance(Duration::from_micros(4_999_999));
+    assert_eq!(b.state(), State::HalfOpen);
+    clock.advance(Duration::from_micros(1));
+    assert_eq!(b.state(), State::Open, "reported from the deadline on");
+
+    // The next operation performs the re-open, with the second backoff step (2 s).
+    let r = b.try_acquire().unwrap_err();
+    assert_eq!(r.reason(), RejectReason::Open);
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(b.metrics().open_attempts, 2);
+    // The lost probe, if it ever comes back, is stale.
+    assert_eq!(b.record(lost, Outcome::Success), Recorded::Stale);
+    assert_eq!(b.state(), State::Open);
+}
+
+#[test]
+fn open_for_opens_for_exactly_the_given_time_from_any_state() {
+    let clock = MockClock::new();
+    let mut b: Cb = counted(cfg(Config::builder().consecutive_failures(3)), &clock);
+    b.open_for(Duration::from_secs(30));
+    assert_eq!(b.state(), State::Open);
+    assert_eq!(b.retry_after(), Some(Duration::from_secs(30)));
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(b.state(), State::HalfOpen);
+
+    b.force_open();
+    b.open_for(Duration::from_micros(10)); // below the 1 ms floor
+    assert_eq!(b.retry_after(), Some(Duration::from_millis(1)));
+}
