@@ -194,6 +194,16 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     ///
     /// # Errors
     /// [`Rejected`] when the call may not go ahead; it is counted in `rejected`.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// let permit = b.try_acquire().expect("closed admits");
+    /// let result: Result<u16, ()> = Ok(20); // the protected call
+    /// assert_eq!(b.record(permit, Outcome::of(&result)), Recorded::Counted);
+    /// ```
     pub fn try_acquire(&mut self) -> Result<Permit, Rejected> {
         let now = self.catch_up();
         match self.state {
@@ -249,6 +259,20 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// In Closed (and MetricsOnly) the outcome goes into the window and the
     /// trip rules are checked, successes included. In HalfOpen a failure (or
     /// a slow success) re-opens at once and enough successes close.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let cfg = Config::builder().consecutive_failures(1).build().unwrap();
+    /// let mut b = Breaker::new(cfg, CountWindow::<8>::new(), &clock);
+    /// let early = b.try_acquire().unwrap();
+    /// let late = b.try_acquire().unwrap();
+    /// assert_eq!(b.record(early, Outcome::Failure), Recorded::Counted); // trips
+    /// // A result from before the trip changes nothing but the `stale` count.
+    /// assert_eq!(b.record(late, Outcome::Success), Recorded::Stale);
+    /// assert_eq!(b.state(), State::Open);
+    /// ```
     pub fn record(&mut self, permit: Permit, outcome: Outcome) -> Recorded {
         let now = self.catch_up();
         if permit.generation != self.generation {
@@ -273,6 +297,21 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     ///
     /// By default only the `cancelled` metric counts it and a half-open probe
     /// slot is freed; under [`OnCancel::CountAsFailure`] it counts as a failure.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let cfg = Config::builder().consecutive_failures(1).build().unwrap();
+    /// let mut b = Breaker::new(cfg, CountWindow::<8>::new(), &clock);
+    /// let _ = b.call(|| Err::<(), _>(()));
+    /// clock.advance(Duration::from_secs(30));
+    /// let probe = b.try_acquire().unwrap();
+    /// assert!(b.try_acquire().is_err()); // the one probe slot is taken
+    /// assert_eq!(b.cancel(probe), Recorded::Cancelled);
+    /// assert!(b.try_acquire().is_ok()); // and given back
+    /// ```
     pub fn cancel(&mut self, permit: Permit) -> Recorded {
         let now = self.catch_up();
         if permit.generation != self.generation {
@@ -505,6 +544,16 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// # Errors
     /// [`TransitionError`] for a transition into HalfOpen from a state that
     /// admits calls; the breaker is unchanged.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.transition_to(State::ForcedOpen).unwrap();
+    /// b.transition_to(State::HalfOpen).unwrap(); // probe after maintenance
+    /// assert!(b.transition_to(State::HalfOpen).is_ok()); // already there: no-op
+    /// ```
     pub fn transition_to(&mut self, to: State) -> Result<(), TransitionError> {
         self.catch_up();
         let from = self.state;
@@ -529,6 +578,16 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
 
     /// Opens for exactly `duration` (at least 1 ms), whatever the state:
     /// for an operator, or for a peer that reported an outage.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.open_for(Duration::from_secs(30)); // a peer said "Retry-After: 30"
+    /// assert_eq!(b.retry_after(), Some(Duration::from_secs(30)));
+    /// ```
     pub fn open_for(&mut self, duration: Duration) {
         self.catch_up();
         self.open(
@@ -538,6 +597,17 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 
     /// Rejects every call until another state is set by hand.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.force_open();
+    /// assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::ForcedOpen);
+    /// b.force_closed();
+    /// assert!(b.try_acquire().is_ok());
+    /// ```
     pub fn force_open(&mut self) {
         let _ = self.transition_to(State::ForcedOpen);
     }
@@ -548,11 +618,36 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 
     /// Admits every call and records nothing but the lifetime counters.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.disable();
+    /// for _ in 0..100 {
+    ///     let _ = b.call(|| Err::<(), _>(()));
+    /// }
+    /// assert_eq!(b.state(), State::Disabled);
+    /// assert_eq!(b.metrics().failures, 100);
+    /// ```
     pub fn disable(&mut self) {
         let _ = self.transition_to(State::Disabled);
     }
 
     /// Admits every call, records it, and reports thresholds without tripping.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.metrics_only();
+    /// for _ in 0..10 {
+    ///     let _ = b.call(|| Err::<(), _>(()));
+    /// }
+    /// assert_eq!(b.state(), State::MetricsOnly); // would have tripped at 5
+    /// ```
     pub fn metrics_only(&mut self) {
         let _ = self.transition_to(State::MetricsOnly);
     }
@@ -560,6 +655,18 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// Back to Closed with an empty window and the first backoff step, as a
     /// new generation (results of earlier permits become stale). The
     /// lifetime counters in [`Metrics`] are kept.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// b.force_open();
+    /// let generation = b.generation();
+    /// b.reset();
+    /// assert_eq!(b.state(), State::Closed);
+    /// assert!(b.generation() > generation);
+    /// ```
     pub fn reset(&mut self) {
         let now = self.now();
         self.emit(Event::Reset { at: now });
@@ -629,6 +736,20 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// The state now. Open reads as HalfOpen from the moment the open time
     /// has passed, and HalfOpen as Open once its time limit has, even before
     /// an operation performs the transition.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let cfg = Config::builder().consecutive_failures(1).open_duration(Duration::from_secs(1)).build().unwrap();
+    /// let mut b = Breaker::new(cfg, CountWindow::<8>::new(), &clock);
+    /// let _ = b.call(|| Err::<(), _>(()));
+    /// clock.advance(Duration::from_millis(999));
+    /// assert_eq!(b.state(), State::Open);
+    /// clock.advance(Duration::from_millis(1));
+    /// assert_eq!(b.state(), State::HalfOpen); // inclusive, no operation needed
+    /// ```
     pub fn state(&self) -> State {
         match self.state {
             State::Open if self.peek_now() >= self.open_until => State::HalfOpen,
@@ -639,6 +760,17 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
 
     /// How long until a call may be admitted: zero when it would be now,
     /// `None` when unknown (forced open; half-open, full and without a time limit).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// assert_eq!(b.retry_after(), Some(Duration::ZERO));
+    /// b.force_open();
+    /// assert_eq!(b.retry_after(), None);
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after_micros().map(Duration::from_micros)
     }

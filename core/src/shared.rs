@@ -172,6 +172,17 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     ///
     /// # Errors
     /// [`Busy`] if called from inside the lock (from the breaker's own clock).
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// BUS.lock(|b| b.force_open()).unwrap();
+    /// assert_eq!(BUS.state(), Ok(State::ForcedOpen));
+    /// ```
     pub fn lock<R>(&self, f: impl FnOnce(&mut Inner<W, C>) -> R) -> Result<R, Busy> {
         let (result, events) = L::with(&self.inner, |b| {
             let r = f(b);
@@ -188,6 +199,18 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     ///
     /// # Errors
     /// [`Rejected`], as [`Breaker::try_acquire`]; reason `Busy` if re-entered.
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// let permit = BUS.try_acquire().unwrap();
+    /// drop(permit); // never recorded: cancelled, not lost
+    /// assert_eq!(BUS.metrics().unwrap().cancelled, 1);
+    /// ```
     pub fn try_acquire(&self) -> Result<SharedPermit<'_, W, C, O, L>, Rejected> {
         let permit = self
             .lock(Breaker::try_acquire)
