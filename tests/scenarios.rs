@@ -1258,3 +1258,45 @@ fn open_for_opens_for_exactly_the_given_time_from_any_state() {
     b.open_for(Duration::from_micros(10)); // below the 1 ms floor
     assert_eq!(b.retry_after(), Some(Duration::from_millis(1)));
 }
+
+// ----- the hot path ----------------------------------------------------------
+
+/// A clock that counts how often it is read.
+struct CountingClock {
+    inner: MockClock,
+    reads: AtomicUsize,
+}
+
+impl Clock for CountingClock {
+    fn now(&self) -> Instant {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.now()
+    }
+}
+
+#[test]
+fn closed_path_with_a_count_window_reads_no_clock() {
+    let clock = CountingClock {
+        inner: MockClock::new(),
+        reads: AtomicUsize::new(0),
+    };
+    let mut b = Breaker::new(
+        cfg(Config::builder().consecutive_failures(5).failure_rate(500)),
+        CountWindow::<16>::new(),
+        &clock,
+    );
+    for i in 0..1_000 {
+        let _ = b.call(|| if i % 4 == 0 { Err(()) } else { Ok(()) });
+    }
+    assert_eq!(b.state(), State::Closed);
+    assert_eq!(clock.reads.load(Ordering::SeqCst), 0);
+
+    // A slow-call rule needs durations: one read at admission, one at the result.
+    let mut timed = Breaker::new(
+        cfg(Config::builder().slow_call_rate(500, Duration::from_secs(1))),
+        CountWindow::<16>::new(),
+        &clock,
+    );
+    let _ = timed.call(|| Ok::<_, ()>(()));
+    assert_eq!(clock.reads.load(Ordering::SeqCst), 2);
+}
