@@ -1300,3 +1300,138 @@ fn closed_path_with_a_count_window_reads_no_clock() {
     let _ = timed.call(|| Ok::<_, ()>(()));
     assert_eq!(clock.reads.load(Ordering::SeqCst), 2);
 }
+
+// ----- regressions from review ------------------------------------------------
+
+fn timed_out_half_open(clock: &MockClock) -> Cb<'_> {
+    let mut b: Cb = counted(
+        cfg(Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(10))
+            .half_open_time_limit(Duration::from_secs(1))),
+        clock,
+    );
+    fail(&mut b);
+    clock.advance(Duration::from_secs(10));
+    let lost = b.try_acquire().expect("probe admitted");
+    core::mem::forget(lost);
+    clock.advance(Duration::from_secs(2));
+    b
+}
+
+#[test]
+fn pending_half_open_timeout_reports_the_coming_open_time() {
+    let clock = MockClock::new();
+    let mut b = timed_out_half_open(&clock);
+    assert_eq!(b.state(), State::Open);
+    assert_eq!(b.retry_after(), Some(Duration::from_secs(10)));
+    let m = b.metrics();
+    assert_eq!((m.state, m.time_in_state_us), (State::Open, 0));
+    let r = b.try_acquire().unwrap_err();
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(10)));
+}
+
+#[test]
+fn metrics_of_a_pending_half_open_show_its_empty_window() {
+    let clock = MockClock::new();
+    let mut b: Cb = counted(
+        cfg(Config::builder()
+            .failure_rate(500)
+            .minimum_calls(2)
+            .open_duration(Duration::from_secs(1))),
+        &clock,
+    );
+    fail(&mut b);
+    fail(&mut b);
+    assert_eq!(b.metrics().failure_rate_permille, Some(1000));
+    clock.advance(Duration::from_millis(1_500));
+    let m = b.metrics();
+    assert_eq!(m.state, State::HalfOpen);
+    assert_eq!(m.window.calls, 0);
+    assert_eq!(m.failure_rate_permille, None);
+    assert_eq!(m.time_in_state_us, 500_000);
+}
+
+#[test]
+fn reset_performs_the_pending_half_open_transition_first() {
+    let clock = MockClock::new();
+    let events = RefCell::new(Vec::new());
+    struct Rec<'a>(&'a RefCell<Vec<Event>>);
+    impl Observer for Rec<'_> {
+        fn on_event(&self, e: &Event) {
+            self.0.borrow_mut().push(*e);
+        }
+    }
+    let mut b = Breaker::new(
+        cfg(Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(1))),
+        CountWindow::<8>::new(),
+        &clock,
+    )
+    .with_observer(Rec(&events));
+    fail(&mut b);
+    clock.advance(Duration::from_secs(1));
+    events.borrow_mut().clear();
+    b.reset();
+    let changes: Vec<(State, State)> = events
+        .borrow()
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateChanged { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Closed)
+        ]
+    );
+}
+
+#[test]
+fn manual_half_open_from_forced_open_starts_the_backoff_at_its_first_step() {
+    let clock = MockClock::new();
+    let mut b: Cb = counted(
+        cfg(Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(10))
+            .exponential_backoff(2_000, Duration::from_secs(100))),
+        &clock,
+    );
+    b.force_open();
+    b.transition_to(State::HalfOpen).unwrap();
+    fail(&mut b);
+    assert_eq!(b.metrics().open_attempts, 1);
+    assert_eq!(b.retry_after(), Some(Duration::from_secs(10)));
+}
+
+/// A clock that moves 1 µs every time it is read.
+struct Ticking(AtomicUsize);
+impl Clock for Ticking {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.0.fetch_add(1, Ordering::SeqCst) as u64)
+    }
+}
+
+#[test]
+fn retry_after_is_exact_even_when_the_clock_moves_during_an_operation() {
+    let clock = Ticking(AtomicUsize::new(0));
+    let mut b = Breaker::new(
+        cfg(Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(10))
+            .half_open_time_limit(Duration::from_secs(1))),
+        CountWindow::<8>::new(),
+        &clock,
+    );
+    fail(&mut b);
+    clock.0.store(10_000_000, Ordering::SeqCst);
+    let lost = b.try_acquire().expect("probe admitted");
+    core::mem::forget(lost);
+    clock.0.store(12_000_000, Ordering::SeqCst);
+    let r = b.try_acquire().unwrap_err();
+    assert_eq!(r.retry_after(), Some(Duration::from_secs(10)));
+}

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use crate::observe::{Event, Observer};
 use crate::policy::{self, RuleSet};
-use crate::window::{Sample, Window};
+use crate::window::{Sample, Totals, Window};
 use crate::{
     CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Reason, Recorded,
     RejectReason, Rejected, State, TransitionError,
@@ -390,7 +390,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
                     now.unwrap_or(Instant::ZERO)
                 };
                 self.window.record(t, Sample { failed, slow });
-                self.check_rules(t, open_for_us);
+                self.check_rules(t, open_for_us, now);
             }
             State::HalfOpen if failed || slow => {
                 let reason = if failed {
@@ -398,7 +398,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
                 } else {
                     Reason::ProbeSlow
                 };
-                self.open(reason, open_for_us);
+                self.open(reason, open_for_us, now);
             }
             State::HalfOpen => {
                 self.probe_successes += 1;
@@ -416,7 +416,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
 
     /// After a counted outcome in Closed or MetricsOnly: report the rules
     /// reached, and trip if Closed.
-    fn check_rules(&mut self, t: Instant, open_for_us: Option<u64>) {
+    fn check_rules(&mut self, t: Instant, open_for_us: Option<u64>, now: Option<Instant>) {
         let totals = self.window.totals(t);
         let reached = policy::reached(
             &self.config,
@@ -437,7 +437,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             }
         }
         match (self.state, reached.first()) {
-            (State::Closed, Some(rule)) => self.open(Reason::Tripped(rule), open_for_us),
+            (State::Closed, Some(rule)) => self.open(Reason::Tripped(rule), open_for_us, now),
             _ => self.reported = reached,
         }
     }
@@ -476,7 +476,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             State::HalfOpen => {
                 let now = self.now();
                 if now >= self.half_open_deadline {
-                    self.open(Reason::HalfOpenTimeout, None);
+                    self.open(Reason::HalfOpenTimeout, None, Some(now));
                 }
                 Some(now)
             }
@@ -485,8 +485,10 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 
     /// Opens, for `open_for_us` if given, else for the next backoff step.
-    fn open(&mut self, reason: Reason, open_for_us: Option<u64>) {
-        if self.state == State::HalfOpen {
+    fn open(&mut self, reason: Reason, open_for_us: Option<u64>, now: Option<Instant>) {
+        // Only a breaker that opened since it last closed moves to the next step
+        // (a HalfOpen entered by hand from ForcedOpen starts at the first).
+        if self.state == State::HalfOpen && self.open_attempts > 0 {
             self.backoff_step_us = policy::next_step(&self.config, self.backoff_step_us);
             self.open_attempts = self.open_attempts.saturating_add(1);
         } else {
@@ -497,7 +499,10 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             Some(us) => us.max(policy::MIN_OPEN_US),
             None => policy::jittered(&self.config, self.backoff_step_us, self.generation),
         };
-        let now = self.now();
+        let now = match now {
+            Some(t) => t,
+            None => self.now(),
+        };
         self.open_until = now.saturating_add_micros(open_us);
         self.enter(State::Open, reason, now);
     }
@@ -567,7 +572,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
                 self.enter(State::HalfOpen, Reason::Manual, now);
                 self.half_open_deadline = now.saturating_add_micros(self.config.half_open_limit_us);
             }
-            State::Open => self.open(Reason::Manual, None),
+            State::Open => self.open(Reason::Manual, None, None),
             _ => {
                 let now = self.now();
                 self.enter(to, Reason::Manual, now);
@@ -589,10 +594,11 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// assert_eq!(b.retry_after(), Some(Duration::from_secs(30)));
     /// ```
     pub fn open_for(&mut self, duration: Duration) {
-        self.catch_up();
+        let now = self.catch_up();
         self.open(
             Reason::Manual,
             Some(crate::clock::duration_to_micros(duration)),
+            now,
         );
     }
 
@@ -668,6 +674,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// assert!(b.generation() > generation);
     /// ```
     pub fn reset(&mut self) {
+        self.catch_up();
         let now = self.now();
         self.emit(Event::Reset { at: now });
         self.enter(State::Closed, Reason::Reset, now);
@@ -752,10 +759,28 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// ```
     pub fn state(&self) -> State {
         match self.state {
-            State::Open if self.peek_now() >= self.open_until => State::HalfOpen,
-            State::HalfOpen if self.peek_now() >= self.half_open_deadline => State::Open,
+            State::Open | State::HalfOpen => self.pending(self.peek_now()).unwrap_or(self.state),
             s => s,
         }
+    }
+
+    /// The state a due time-driven transition would enter at `now`, if one is due.
+    fn pending(&self, now: Instant) -> Option<State> {
+        match self.state {
+            State::Open if now >= self.open_until => Some(State::HalfOpen),
+            State::HalfOpen if now >= self.half_open_deadline => Some(State::Open),
+            _ => None,
+        }
+    }
+
+    /// The open time the pending half-open time-out will use.
+    fn pending_open_us(&self) -> u64 {
+        let step = if self.open_attempts > 0 {
+            policy::next_step(&self.config, self.backoff_step_us)
+        } else {
+            self.config.open_us
+        };
+        policy::jittered(&self.config, step, self.generation)
     }
 
     /// How long until a call may be admitted: zero when it would be now,
@@ -777,9 +802,11 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
 
     /// [`retry_after`](Self::retry_after) in microseconds.
     pub fn retry_after_micros(&self) -> Option<u64> {
-        match self.state() {
-            State::HalfOpen if self.state == State::Open => Some(0),
-            _ => self.wait_at(self.peek_now()),
+        let now = self.peek_now();
+        match self.pending(now) {
+            Some(State::HalfOpen) => Some(0),
+            Some(_) => Some(self.pending_open_us()),
+            None => self.wait_at(now),
         }
     }
 
@@ -791,13 +818,31 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// A snapshot of state and counters.
     pub fn metrics(&self) -> Metrics {
         let now = self.peek_now();
-        let state = self.state();
-        let entered_at = if state == State::HalfOpen && self.state == State::Open {
-            self.open_until
-        } else {
-            self.entered_at
+        // A due transition is reported as done: the state entered, its start,
+        // and the empty window and streaks it starts with.
+        let (state, entered_at, window, streaks, open_attempts) = match self.pending(now) {
+            Some(State::HalfOpen) => (
+                State::HalfOpen,
+                self.open_until,
+                Totals::EMPTY,
+                (0, 0),
+                self.open_attempts,
+            ),
+            Some(to) => (
+                to,
+                now,
+                Totals::EMPTY,
+                (0, 0),
+                self.open_attempts.saturating_add(1).max(1),
+            ),
+            None => (
+                self.state,
+                self.entered_at,
+                self.window.totals(now),
+                (self.consecutive_failures, self.consecutive_successes),
+                self.open_attempts,
+            ),
         };
-        let window = self.window.totals(now);
         let gated = window.calls >= self.min_calls;
         let c = self.counters;
         Metrics {
@@ -823,9 +868,9 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             } else {
                 None
             },
-            consecutive_failures: self.consecutive_failures,
-            consecutive_successes: self.consecutive_successes,
-            open_attempts: self.open_attempts,
+            consecutive_failures: streaks.0,
+            consecutive_successes: streaks.1,
+            open_attempts,
             duration_sum_us: c.duration_sum_us,
             duration_max_us: c.duration_max_us,
         }
