@@ -28,7 +28,8 @@
 //! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`),
 //! the trip and backoff arithmetic (`policy`, private), [`Breaker`]
 //! (`breaker`), [`observe`], [`Metrics`] (`metrics`), [`SharedBreaker`]
-//! (`shared`).
+//! (`shared`), the async calls and [`TimeoutError`] (`future`), [`Health`]
+//! (`health`).
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
@@ -36,6 +37,8 @@ mod breaker;
 pub mod clock;
 mod config;
 mod error;
+mod future;
+mod health;
 mod metrics;
 pub mod observe;
 mod permit;
@@ -48,9 +51,11 @@ pub use breaker::Breaker;
 pub use clock::{Clock, Instant, MockClock};
 pub use config::{Config, ConfigBuilder, OnCancel};
 pub use error::{ConfigError, TransitionError};
+pub use future::TimeoutError;
+pub use health::Health;
 pub use metrics::Metrics;
 pub use observe::{Event, Observer};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
-pub use shared::SharedBreaker;
+pub use shared::{SharedBreaker, SharedPermit};
 pub use state::{Reason, Rule, State};
 pub use window::{CountWindow, TimeWindow, Window};

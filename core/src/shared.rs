@@ -9,6 +9,7 @@
 //! released, in order, so an observer may call back into the breaker.
 
 use core::cell::{Cell, RefCell};
+use core::ops::Deref;
 use core::time::Duration;
 
 use crate::observe::{Event, Observer};
@@ -211,12 +212,36 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// drop(permit); // never recorded: cancelled, not lost
     /// assert_eq!(BUS.metrics().unwrap().cancelled, 1);
     /// ```
-    pub fn try_acquire(&self) -> Result<SharedPermit<'_, W, C, O, L>, Rejected> {
-        let permit = self
+    pub fn try_acquire(&self) -> Result<SharedPermit<&Self>, Rejected> {
+        Self::try_acquire_via(self)
+    }
+
+    /// As [`try_acquire`](SharedBreaker::try_acquire), for a permit that
+    /// owns its way to the breaker (an `Arc`, say) and so can outlive the
+    /// borrow, as a `'static` future's permit must.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](SharedBreaker::try_acquire).
+    ///
+    /// ```
+    /// use tripline_core::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// // Any `Deref` to the breaker works: `&'static`, `Arc`, `Rc`.
+    /// let permit = SharedBreaker::try_acquire_via(&BUS).unwrap();
+    /// assert_eq!(permit.record(Outcome::Success), Ok(Recorded::Counted));
+    /// ```
+    pub fn try_acquire_via<B: Deref<Target = Self>>(
+        breaker: B,
+    ) -> Result<SharedPermit<B>, Rejected> {
+        let permit = breaker
             .lock(Breaker::try_acquire)
             .unwrap_or(Err(Rejected::new(RejectReason::Busy, None)))?;
         Ok(SharedPermit {
-            breaker: self,
+            breaker,
             permit: Some(permit),
         })
     }
@@ -287,30 +312,73 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
 }
 
 /// A permit of a [`SharedBreaker`]: record the outcome, or drop it to cancel.
+///
+/// `B` is how the permit reaches its breaker: `&SharedBreaker` from
+/// [`try_acquire`](SharedBreaker::try_acquire), or an owning pointer such as
+/// an `Arc` from [`try_acquire_via`](SharedBreaker::try_acquire_via). Dropping
+/// it unrecorded (an early return, a dropped future, a panic unwinding through
+/// it) cancels the call, so a half-open slot is never lost.
 #[must_use = "dropping a permit cancels it; record the outcome instead"]
-pub struct SharedPermit<'a, W: Window, C: Clock, O: Observer, L: LockKind> {
-    breaker: &'a SharedBreaker<W, C, O, L>,
+pub struct SharedPermit<B: BreakerRef> {
+    breaker: B,
     permit: Option<Permit>,
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedPermit<'_, W, C, O, L> {
+impl<B: BreakerRef> SharedPermit<B> {
     /// Records the call's outcome, as [`Breaker::record`].
     ///
     /// # Errors
     /// [`Busy`] if re-entered; the permit is then cancelled on drop instead.
     pub fn record(mut self, outcome: Outcome) -> Result<Recorded, Busy> {
-        // Taken inside the lock: on `Busy` the permit stays here for `drop`.
-        let slot = &mut self.permit;
-        self.breaker
-            .lock(|b| slot.take().map(|permit| b.record(permit, outcome)))
-            .map(|recorded| recorded.unwrap_or(Recorded::Stale))
+        self.breaker.settle(&mut self.permit, Some(outcome))
     }
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> Drop for SharedPermit<'_, W, C, O, L> {
+impl<B: BreakerRef> Drop for SharedPermit<B> {
     fn drop(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            let _ = self.breaker.lock(|b| b.cancel(permit));
+        if self.permit.is_some() {
+            let _ = self.breaker.settle(&mut self.permit, None);
         }
+    }
+}
+
+impl<B: BreakerRef> core::fmt::Debug for SharedPermit<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedPermit")
+            .field("permit", &self.permit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A way to reach a [`SharedBreaker`]: `&SharedBreaker`, `Arc<SharedBreaker>`,
+/// any `Deref` to one. What a [`SharedPermit`] holds; implemented for you.
+pub trait BreakerRef {
+    /// Records `outcome` for the permit in `slot` (or cancels it if `None`),
+    /// taking it out of the slot under the lock; leaves it there on [`Busy`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    fn settle(&self, slot: &mut Option<Permit>, outcome: Option<Outcome>)
+        -> Result<Recorded, Busy>;
+}
+
+impl<B, W, C, O, L> BreakerRef for B
+where
+    B: Deref<Target = SharedBreaker<W, C, O, L>>,
+    W: Window,
+    C: Clock,
+    O: Observer,
+    L: LockKind,
+{
+    fn settle(
+        &self,
+        slot: &mut Option<Permit>,
+        outcome: Option<Outcome>,
+    ) -> Result<Recorded, Busy> {
+        self.lock(|b| match (slot.take(), outcome) {
+            (Some(permit), Some(outcome)) => b.record(permit, outcome),
+            (Some(permit), None) => b.cancel(permit),
+            (None, _) => Recorded::Stale,
+        })
     }
 }
