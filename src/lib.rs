@@ -1,7 +1,14 @@
 //! tripline: a circuit breaker for a Cortex-M0 and a tokio service alike.
 //!
 //! This facade re-exports [`tripline_core`], the `no_std`, allocation-free
-//! state machine; features add the adapters as they land.
+//! state machine, and behind features the adapters:
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `std` | [`tripline_std`]: `CircuitBreaker` (a `Send + Sync` handle), `Registry`, `StdClock` |
+//! | `tokio` | `TokioClock`, `call_async_with_timeout`, a state `watch`, an event `broadcast` |
+//! | `tower` | `CircuitBreakerLayer` for any tower service |
+//! | `serde`, `tracing`, `defmt` | serialization, tracing records, firmware logging |
 //!
 //! ```
 //! use tripline::{Breaker, Config, CountWindow, MockClock, State};
@@ -12,5 +19,8 @@
 //! assert_eq!(breaker.state(), State::Closed);
 //! ```
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub use tripline_core::*;
+#[cfg(feature = "std")]
+pub use tripline_std::*;

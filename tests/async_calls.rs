@@ -99,7 +99,7 @@ fn a_timeout_is_a_failure_with_its_duration_and_counts_as_slow() {
     let b = tripped(&clock, 1);
     clock.advance(Duration::from_secs(1));
     let timeout = Duration::from_millis(250);
-    let mut call = pin!(b.call_async_with_timeout(
+    let mut call = pin!(b.call_async_with_timer(
         pending::<Result<(), ()>>(),
         timeout,
         mock_sleep(&clock),
@@ -132,7 +132,7 @@ fn work_that_beats_the_timeout_is_classified_as_usual() {
         }
         _ => Poll::Pending,
     });
-    let mut call = pin!(b.call_async_with_timeout(
+    let mut call = pin!(b.call_async_with_timer(
         work,
         Duration::from_millis(250),
         mock_sleep(&clock),

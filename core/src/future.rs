@@ -175,7 +175,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// let fired = |_: Duration| ready(());
     /// # let fut = async {
     /// let r = API
-    ///     .call_async_with_timeout(pending::<Result<(), ()>>(), Duration::from_secs(1), fired, Outcome::of)
+    ///     .call_async_with_timer(pending::<Result<(), ()>>(), Duration::from_secs(1), fired, Outcome::of)
     ///     .await;
     /// assert_eq!(r, Err(TimeoutError::Elapsed(Duration::from_secs(1))));
     /// assert_eq!(API.metrics().unwrap().failures, 1);
@@ -184,7 +184,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// # let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
     /// # assert!(core::future::Future::poll(fut.as_mut(), &mut cx).is_ready());
     /// ```
-    pub async fn call_async_with_timeout<T, E, S: Future<Output = ()>>(
+    pub async fn call_async_with_timer<T, E, S: Future<Output = ()>>(
         &self,
         work: impl Future<Output = Result<T, E>>,
         timeout: Duration,

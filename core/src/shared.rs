@@ -150,6 +150,13 @@ impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLoc
     }
 }
 
+impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
+    /// The observer.
+    pub const fn observer(&self) -> &O {
+        &self.observer
+    }
+}
+
 impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// A shared breaker over any lock kind (what adapters use).
     pub fn with_lock(config: Config, window: W, clock: C, observer: O) -> Self {
@@ -162,11 +169,6 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             )),
             observer,
         }
-    }
-
-    /// The observer.
-    pub fn observer(&self) -> &O {
-        &self.observer
     }
 
     /// Runs `f` on the breaker under the lock, then delivers its events.

@@ -1,0 +1,331 @@
+//! [`CircuitBreaker`]: the `Send + Sync`, cheap-to-clone breaker handle for std.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tripline_core::shared::SharedBreaker;
+use tripline_core::{Clock, Config, CountWindow, Event, Observer, SharedPermit, Window};
+#[cfg(feature = "tokio")]
+use {
+    std::future::Future,
+    tripline_core::{Outcome, State, TimeoutError},
+};
+
+use crate::{EventFn, Hub, StdClock, StdLock};
+
+/// The window a [`CircuitBreaker`] uses unless told otherwise: the last 100
+/// calls (resilience4j's default sliding window), 120 bytes.
+pub type DefaultWindow = CountWindow<100>;
+
+/// The core breaker inside a [`CircuitBreaker`]: a per-breaker mutex and a [`Hub`].
+pub type StdSharedBreaker<W = DefaultWindow, C = StdClock> = SharedBreaker<W, C, Hub, StdLock>;
+
+/// A permit that owns a handle to its breaker, so it can travel into a
+/// `'static` future or another thread. Dropping it unrecorded cancels it.
+pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdSharedBreaker<W, C>>>;
+
+/// A named circuit breaker for threads and async tasks.
+///
+/// Cloning is an `Arc` clone: every clone is the same breaker. It derefs to
+/// the core [`SharedBreaker`], so `call`, `call_with`, `call_async`,
+/// `try_acquire`, `state`, `metrics`, `retry_after`, `reset` and `lock` (for
+/// `force_open`, `disable` and the rest) are all here, with one decision
+/// procedure shared with the firmware build. Each breaker has its own lock;
+/// events reach observers after it is released.
+///
+/// ```
+/// use std::time::Duration;
+/// use tripline_core::{CallError, Config, State};
+/// use tripline_std::CircuitBreaker;
+///
+/// let config = Config::builder()
+///     .consecutive_failures(3)
+///     .open_duration(Duration::from_secs(10))
+///     .build()?;
+/// let backend = CircuitBreaker::new("inventory", config);
+///
+/// for _ in 0..3 {
+///     let _ = backend.call(|| Err::<(), _>("connection refused"));
+/// }
+/// assert_eq!(backend.state()?, State::Open);
+/// match backend.call(|| Ok::<_, &str>("never runs")) {
+///     Err(CallError::Rejected(r)) => assert!(r.retry_after() <= Some(Duration::from_secs(10))),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct CircuitBreaker<W = DefaultWindow, C = StdClock> {
+    shared: Arc<StdSharedBreaker<W, C>>,
+}
+
+impl CircuitBreaker {
+    /// A breaker named `name` with `config`, the [`DefaultWindow`] and a [`StdClock`].
+    #[must_use]
+    pub fn new(name: impl Into<Arc<str>>, config: Config) -> Self {
+        CircuitBreaker::builder(name).config(config).build()
+    }
+
+    /// A builder, for another window, clock, or event callbacks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tripline_core::{Config, TimeWindow};
+    /// use tripline_std::{CircuitBreaker, StdClock};
+    ///
+    /// let breaker = CircuitBreaker::builder("search")
+    ///     .config(Config::builder().failure_rate(500).minimum_calls(20).build()?)
+    ///     .window(TimeWindow::<10>::new(Duration::from_secs(60))?)
+    ///     .clock(StdClock::new())
+    ///     .on_event(|e| eprintln!("search: {e:?}"))
+    ///     .build();
+    /// assert_eq!(breaker.name(), "search");
+    /// # Ok::<(), tripline_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn builder(name: impl Into<Arc<str>>) -> CircuitBreakerBuilder {
+        CircuitBreakerBuilder {
+            name: name.into(),
+            config: Config::DEFAULT,
+            window: CountWindow::new(),
+            clock: StdClock::new(),
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+impl<W, C> CircuitBreaker<W, C> {
+    /// The name it was built with.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.shared.observer().name()
+    }
+}
+
+impl<W: Window, C: Clock> CircuitBreaker<W, C> {
+    /// As [`try_acquire`](SharedBreaker::try_acquire), for a permit that can
+    /// leave this scope (into a spawned task, a tower response future).
+    ///
+    /// # Errors
+    /// The [`Rejected`](tripline_core::Rejected) reason and `retry_after`.
+    ///
+    /// ```
+    /// use tripline_core::{Config, Outcome, Recorded};
+    /// use tripline_std::CircuitBreaker;
+    ///
+    /// let b = CircuitBreaker::new("db", Config::DEFAULT);
+    /// let permit = b.try_acquire_owned()?;
+    /// let worker = std::thread::spawn(move || permit.record(Outcome::Success));
+    /// assert_eq!(worker.join().unwrap(), Ok(Recorded::Counted));
+    /// # Ok::<(), tripline_core::Rejected>(())
+    /// ```
+    pub fn try_acquire_owned(&self) -> Result<OwnedPermit<W, C>, tripline_core::Rejected> {
+        SharedBreaker::try_acquire_via(Arc::clone(&self.shared))
+    }
+
+    /// Awaits `work` for at most `timeout` (tokio's timer, so paused time
+    /// drives it), counting `Err` and the timeout as failures.
+    ///
+    /// A timeout drops `work` and is recorded as a failure lasting
+    /// `timeout`, so slow-call rules count it too. A rejected call never
+    /// polls `work`; dropping the returned future cancels the permit.
+    ///
+    /// # Errors
+    /// [`TimeoutError::Rejected`], [`TimeoutError::Elapsed`], or the work's error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tripline_core::{Config, TimeoutError};
+    /// use tripline_std::{CircuitBreaker, TokioClock};
+    ///
+    /// #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// async fn main() {
+    ///     let b = CircuitBreaker::builder("api").clock(TokioClock::new()).build();
+    ///     let slow = async {
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///         Ok::<_, std::io::Error>("late")
+    ///     };
+    ///     let r = b.call_async_with_timeout(slow, Duration::from_secs(1)).await;
+    ///     assert!(matches!(r, Err(TimeoutError::Elapsed(_))));
+    ///     assert_eq!(b.metrics().unwrap().failures, 1);
+    /// }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn call_async_with_timeout<T, E>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+        timeout: std::time::Duration,
+    ) -> Result<T, TimeoutError<E>> {
+        self.call_async_with_timeout_by(work, timeout, Outcome::of)
+            .await
+    }
+
+    /// As [`call_async_with_timeout`](CircuitBreaker::call_async_with_timeout),
+    /// recording what `classify` makes of a result that beat the timeout.
+    ///
+    /// # Errors
+    /// As [`call_async_with_timeout`](CircuitBreaker::call_async_with_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tripline_core::{Config, Outcome};
+    /// use tripline_std::{CircuitBreaker, TokioClock};
+    ///
+    /// #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// async fn main() {
+    ///     let b = CircuitBreaker::builder("api").clock(TokioClock::new()).build();
+    ///     let status = async { Ok::<u16, ()>(503) };
+    ///     let by_status = |r: &Result<u16, ()>| match r {
+    ///         Ok(s) if *s >= 500 => Outcome::Failure,
+    ///         other => Outcome::of(other),
+    ///     };
+    ///     let r = b.call_async_with_timeout_by(status, Duration::from_secs(1), by_status).await;
+    ///     assert_eq!(r, Ok(503));
+    ///     assert_eq!(b.metrics().unwrap().failures, 1);
+    /// }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn call_async_with_timeout_by<T, E>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+        timeout: std::time::Duration,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, TimeoutError<E>> {
+        self.shared
+            .call_async_with_timer(work, timeout, tokio::time::sleep, classify)
+            .await
+    }
+
+    /// The state as of the last state change, for a monitoring task.
+    ///
+    /// Open → HalfOpen happens when the breaker is next used or asked (the
+    /// core decides lazily), so a watcher sees it then, not at the instant
+    /// the open time ends.
+    ///
+    /// ```
+    /// use tripline_core::{shared::SharedBreaker, Breaker, State};
+    /// use tripline_std::CircuitBreaker;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let b = CircuitBreaker::new("cache", Default::default());
+    /// let mut state = b.watch_state();
+    /// b.lock(Breaker::force_open).unwrap();
+    /// state.changed().await.unwrap();
+    /// assert_eq!(*state.borrow(), State::ForcedOpen);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[must_use]
+    pub fn watch_state(&self) -> tokio::sync::watch::Receiver<State> {
+        self.shared.observer().watch_state()
+    }
+
+    /// Every event from now on; a subscriber more than 64 events behind
+    /// gets `RecvError::Lagged` and continues.
+    ///
+    /// ```
+    /// use tripline_core::{Event, Breaker};
+    /// use tripline_std::CircuitBreaker;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let b = CircuitBreaker::new("cache", Default::default());
+    /// let mut events = b.subscribe();
+    /// let _ = b.call(|| Ok::<_, ()>(()));
+    /// assert!(matches!(events.recv().await, Ok(Event::Success { .. })));
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.shared.observer().subscribe()
+    }
+}
+
+impl<W, C> Clone for CircuitBreaker<W, C> {
+    fn clone(&self) -> Self {
+        CircuitBreaker {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<W, C> Deref for CircuitBreaker<W, C> {
+    type Target = StdSharedBreaker<W, C>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.shared
+    }
+}
+
+impl<W, C> std::fmt::Debug for CircuitBreaker<W, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`CircuitBreaker`]; from [`CircuitBreaker::builder`].
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CircuitBreakerBuilder<W = DefaultWindow, C = StdClock> {
+    name: Arc<str>,
+    config: Config,
+    window: W,
+    clock: C,
+    callbacks: Vec<EventFn>,
+}
+
+impl<W: Window, C: Clock> CircuitBreakerBuilder<W, C> {
+    /// The configuration (default: [`Config::DEFAULT`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Another window (default: [`DefaultWindow`]).
+    pub fn window<W2: Window>(self, window: W2) -> CircuitBreakerBuilder<W2, C> {
+        CircuitBreakerBuilder {
+            name: self.name,
+            config: self.config,
+            window,
+            clock: self.clock,
+            callbacks: self.callbacks,
+        }
+    }
+
+    /// Another clock (default: [`StdClock`]; under tokio, a `TokioClock` so
+    /// that paused time drives the breaker).
+    pub fn clock<C2: Clock>(self, clock: C2) -> CircuitBreakerBuilder<W, C2> {
+        CircuitBreakerBuilder {
+            name: self.name,
+            config: self.config,
+            window: self.window,
+            clock,
+            callbacks: self.callbacks,
+        }
+    }
+
+    /// Calls `f` with every event, in order, after the lock is released, on
+    /// the thread that caused it. `f` may call back into the breaker.
+    pub fn on_event(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.callbacks.push(Box::new(f));
+        self
+    }
+
+    /// Sends every event to `observer` (a core [`Observer`]), as [`on_event`](Self::on_event).
+    pub fn observer(self, observer: impl Observer + Send + Sync + 'static) -> Self {
+        self.on_event(move |e| observer.on_event(e))
+    }
+
+    /// The breaker.
+    pub fn build(self) -> CircuitBreaker<W, C> {
+        let hub = Hub::new(self.name, self.config.initial_state(), self.callbacks);
+        CircuitBreaker {
+            shared: Arc::new(SharedBreaker::with_lock(
+                self.config,
+                self.window,
+                self.clock,
+                hub,
+            )),
+        }
+    }
+}
