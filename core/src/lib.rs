@@ -30,24 +30,35 @@
 //! (`breaker`), [`observe`], [`Metrics`] (`metrics`), [`SharedBreaker`]
 //! (`shared`), the async calls and [`TimeoutError`] (`future`), [`Health`]
 //! (`health`).
+//! Resilience companions: [`Backoff`] (`backoff`), [`RetryPolicy`]
+//! (`retry`), [`Bulkhead`] (`bulkhead`), fallbacks on the breakers
+//! (`fallback`), the firmware [`registry`], [`Preset`]s (`presets`).
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod backoff;
 mod breaker;
+pub mod bulkhead;
 pub mod clock;
 mod config;
 mod error;
+mod fallback;
 mod future;
 mod health;
 mod metrics;
 pub mod observe;
 mod permit;
 mod policy;
+mod presets;
+pub mod registry;
+pub mod retry;
 pub mod shared;
 mod state;
 pub mod window;
 
+pub use backoff::{Backoff, BackoffError, Jitter};
 pub use breaker::Breaker;
+pub use bulkhead::{Bulkhead, BulkheadFull, BulkheadPermit};
 pub use clock::{Clock, Instant, MockClock};
 pub use config::{Config, ConfigBuilder, OnCancel};
 pub use error::{ConfigError, TransitionError};
@@ -56,6 +67,11 @@ pub use health::Health;
 pub use metrics::Metrics;
 pub use observe::{Event, Observer};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
+pub use presets::{Preset, Strictness};
+// `registry::Registry` stays under its module: the facade also re-exports
+// tripline-std's `Registry` at its root.
+pub use registry::RegisterError;
+pub use retry::{OnRejected, RetryError, RetryPolicy};
 pub use shared::{SharedBreaker, SharedPermit};
 pub use state::{Reason, Rule, State};
 pub use window::{CountWindow, TimeWindow, Window};
