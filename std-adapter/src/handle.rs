@@ -81,7 +81,6 @@ impl CircuitBreaker {
     /// assert_eq!(breaker.name(), "search");
     /// # Ok::<(), tripline_core::ConfigError>(())
     /// ```
-    #[must_use]
     pub fn builder(name: impl Into<Arc<str>>) -> CircuitBreakerBuilder {
         CircuitBreakerBuilder {
             name: name.into(),
@@ -197,9 +196,9 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
 
     /// The state as of the last state change, for a monitoring task.
     ///
-    /// Open → HalfOpen happens when the breaker is next used or asked (the
-    /// core decides lazily), so a watcher sees it then, not at the instant
-    /// the open time ends.
+    /// Open → HalfOpen is committed when the breaker is next used (a call or
+    /// a permit; the core decides lazily), so a watcher sees it then, not at
+    /// the instant the open time ends. `state()` reports the due state at once.
     ///
     /// ```
     /// use tripline_core::{shared::SharedBreaker, Breaker, State};

@@ -1,5 +1,5 @@
 //! The std handle: permits and guards, observers, re-entrance, registry,
-//! serde and tracing. Time moves only through `MockClock`.
+//! serde, threads. Time moves only through `MockClock`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -78,7 +78,8 @@ fn an_owned_permit_records_from_another_thread_and_cancels_on_drop() {
 
 #[test]
 fn events_arrive_in_order_after_the_lock_and_observers_may_call_back() {
-    let seen: Arc<Mutex<Vec<(Event, Result<State, Busy>)>>> = Arc::default();
+    type Seen = Vec<(Event, Result<State, Busy>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let me: Arc<OnceLock<Mocked>> = Arc::default();
     let (log, handle) = (Arc::clone(&seen), Arc::clone(&me));
     let b = CircuitBreaker::builder("orders")
@@ -233,43 +234,90 @@ fn metrics_state_events_config_and_snapshots_serialize_to_json() {
 }
 
 #[test]
-fn state_changes_and_rejections_become_tracing_events_with_the_name() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("no panic").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+fn many_threads_never_get_more_half_open_probes_than_configured() {
+    let clock = clock();
+    let config = Config::builder()
+        .consecutive_failures(1)
+        .open_duration(Duration::from_secs(1))
+        .half_open_permits(3)
+        .half_open_successes(3)
+        .build()
+        .expect("valid configuration");
+    let b = mocked("probes", config, clock);
+    let _ = b.call(|| Err::<(), _>(()));
+    clock.advance(Duration::from_secs(1));
+
+    let threads = 32;
+    let start = Arc::new(std::sync::Barrier::new(threads));
+    let held = Arc::new(std::sync::Barrier::new(threads));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (b, start, held) = (b.clone(), Arc::clone(&start), Arc::clone(&held));
+            std::thread::spawn(move || {
+                start.wait();
+                let permits: Vec<_> = (0..50).filter_map(|_| b.try_acquire_owned().ok()).collect();
+                let admitted = permits.len();
+                held.wait(); // every thread has tried while the others hold theirs
+                for p in permits {
+                    let _ = p.record(Outcome::Success);
+                }
+                admitted
+            })
+        })
+        .collect();
+    let admitted: usize = workers.into_iter().map(|w| w.join().expect("ran")).sum();
+    assert_eq!(admitted, 3);
+    let m = b.metrics().expect("not re-entered");
+    assert_eq!(m.permitted, 1 + 3);
+    assert_eq!(m.rejected, (threads as u64) * 50 - 3);
+    assert_eq!(m.state, State::Closed, "three successful probes close it");
+}
+
+#[test]
+fn many_threads_count_every_call_exactly_once_while_the_breaker_trips_and_recovers() {
+    let clock = clock();
+    let config = Config::builder()
+        .failure_rate(500)
+        .minimum_calls(8)
+        .open_duration(Duration::from_millis(1))
+        .half_open_permits(2)
+        .build()
+        .expect("valid configuration");
+    let b = mocked("churn", config, clock);
+    let (threads, calls) = (8u64, 5_000u64);
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let b = b.clone();
+            std::thread::spawn(move || {
+                for i in 0..calls {
+                    match (t + i) % 4 {
+                        0 => drop(b.try_acquire()), // cancelled
+                        1 | 2 => {
+                            let _ = b.call(|| Err::<(), _>(()));
+                        }
+                        _ => {
+                            let _ = b.call(|| Ok::<_, ()>(()));
+                        }
+                    }
+                    if i % 64 == 0 {
+                        clock.advance(Duration::from_micros(700));
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("ran");
     }
-    let out = Buffer::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let b = CircuitBreaker::new("payments", trips_after(1));
-        let _ = b.call(|| Err::<(), _>(()));
-        let _ = b.call(|| Ok::<_, ()>(()));
-    });
-    let text = String::from_utf8(out.0.lock().expect("no panic").clone()).expect("utf-8");
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with(" WARN"), "{text}");
-    assert!(
-        lines[0]
-            .contains("circuit breaker state changed breaker=payments from=\"closed\" to=\"open\""),
-        "{text}"
+    let m = b.metrics().expect("not re-entered");
+    assert_eq!(m.permitted + m.rejected, threads * calls);
+    assert_eq!(
+        m.successes + m.failures + m.ignored + m.cancelled + m.stale,
+        m.permitted
     );
-    assert!(lines[1].starts_with("DEBUG"), "{text}");
+    assert_eq!(m.in_flight(), 0);
     assert!(
-        lines[1].contains("call rejected by circuit breaker breaker=payments reason=Open"),
-        "{text}"
+        m.rejected > 0 && m.generation > 0,
+        "the breaker did trip: {m:?}"
     );
 }
