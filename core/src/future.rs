@@ -53,6 +53,24 @@ impl<E> TimeoutError<E> {
             _ => None,
         }
     }
+
+    /// The same error in the shape retries take: a rejection stays a
+    /// rejection (never retried blindly), a timeout or the work's error
+    /// becomes the inner error for the retry predicate to judge.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::{CallError, TimeoutError};
+    ///
+    /// let e: TimeoutError<()> = TimeoutError::Elapsed(Duration::from_secs(1));
+    /// assert_eq!(e.into_call_error(), CallError::Inner(TimeoutError::Elapsed(Duration::from_secs(1))));
+    /// ```
+    pub fn into_call_error(self) -> CallError<TimeoutError<E>> {
+        match self {
+            TimeoutError::Rejected(r) => CallError::Rejected(r),
+            other => CallError::Inner(other),
+        }
+    }
 }
 
 impl<E> From<CallError<E>> for TimeoutError<E> {

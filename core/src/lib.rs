@@ -71,7 +71,7 @@ pub use presets::{Preset, Strictness};
 // `registry::Registry` stays under its module: the facade also re-exports
 // tripline-std's `Registry` at its root.
 pub use registry::RegisterError;
-pub use retry::{OnRejected, RetryError, RetryPolicy};
+pub use retry::{Attempts, OnRejected, RetryError, RetryPolicy, Step};
 pub use shared::{SharedBreaker, SharedPermit};
 pub use state::{Reason, Rule, State};
 pub use window::{CountWindow, TimeWindow, Window};

@@ -9,6 +9,7 @@
 use core::time::Duration;
 
 use crate::clock::duration_to_micros;
+use crate::backoff::Delays;
 use crate::{Backoff, BackoffError, CallError, Rejected};
 
 /// What a [`RetryPolicy`] does when the breaker rejects an attempt.
@@ -436,36 +437,95 @@ impl<P> RetryPolicy<P> {
     where
         P: Retryable<E>,
     {
-        let mut delays = self.backoff.delays(self.seed);
-        let mut attempts: u32 = 0;
+        let mut attempts = self.attempts();
         loop {
-            attempts = attempts.saturating_add(1);
-            let last = attempts >= self.max_attempts;
-            match op() {
-                Ok(value) => return Ok(value),
-                Err(CallError::Inner(error)) => {
-                    if !self.retryable.is_retryable(&error) {
-                        return Err(RetryError::NotRetryable { attempts, error });
-                    }
-                    if last {
-                        return Err(RetryError::Exhausted {
-                            attempts,
-                            last: error,
-                        });
-                    }
-                    sleep(Duration::from_micros(delays.next_micros()));
+            match attempts.after(op()) {
+                Step::Wait(delay) => sleep(delay),
+                Step::Done(result) => return result,
+            }
+        }
+    }
+
+    /// The decisions of one retried operation, one attempt at a time: what
+    /// [`retry_call`](Self::retry_call) loops over, for runtimes whose sleep
+    /// is a future (`tokio::time::sleep`, `embassy_time::Timer::after`).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::{Backoff, CallError, RetryPolicy, Step};
+    ///
+    /// let backoff = Backoff::fixed(Duration::from_millis(5)).build().unwrap();
+    /// let policy = RetryPolicy::new(2, backoff).unwrap();
+    /// let mut attempts = policy.attempts();
+    /// let first: Result<(), CallError<&str>> = Err(CallError::Inner("timeout"));
+    /// assert_eq!(attempts.after(first), Step::Wait(Duration::from_millis(5)));
+    /// assert!(matches!(attempts.after(Ok::<_, CallError<&str>>(1)), Step::Done(Ok(1))));
+    /// ```
+    pub fn attempts(&self) -> Attempts<'_, P> {
+        Attempts {
+            policy: self,
+            delays: self.backoff.delays(self.seed),
+            attempts: 0,
+        }
+    }
+}
+
+/// One retried operation in progress; from [`RetryPolicy::attempts`].
+#[derive(Debug)]
+pub struct Attempts<'a, P> {
+    policy: &'a RetryPolicy<P>,
+    delays: Delays,
+    attempts: u32,
+}
+
+/// What to do after an attempt: wait and try again, or stop with this result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step<T, E> {
+    /// Sleep this long, then make the next attempt.
+    Wait(Duration),
+    /// Stop: the value, or why retrying ended.
+    Done(Result<T, RetryError<E>>),
+}
+
+impl<P> Attempts<'_, P> {
+    /// How many attempts have been reported so far.
+    #[must_use]
+    pub const fn count(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Reports one attempt's result and says what comes next.
+    pub fn after<T, E>(&mut self, result: Result<T, CallError<E>>) -> Step<T, E>
+    where
+        P: Retryable<E>,
+    {
+        self.attempts = self.attempts.saturating_add(1);
+        let attempts = self.attempts;
+        let last = attempts >= self.policy.max_attempts;
+        match result {
+            Ok(value) => Step::Done(Ok(value)),
+            Err(CallError::Inner(error)) => {
+                if !self.policy.retryable.is_retryable(&error) {
+                    Step::Done(Err(RetryError::NotRetryable { attempts, error }))
+                } else if last {
+                    Step::Done(Err(RetryError::Exhausted {
+                        attempts,
+                        last: error,
+                    }))
+                } else {
+                    Step::Wait(Duration::from_micros(self.delays.next_micros()))
                 }
-                Err(CallError::Rejected(rejected)) => {
-                    let wait_us = match self.on_rejected {
-                        OnRejected::GiveUp => None,
-                        OnRejected::WaitRetryAfter { max_wait } => rejected
-                            .retry_after_micros()
-                            .filter(|us| *us <= duration_to_micros(max_wait)),
-                    };
-                    match wait_us {
-                        Some(us) if !last => sleep(Duration::from_micros(us)),
-                        _ => return Err(RetryError::Rejected { attempts, rejected }),
-                    }
+            }
+            Err(CallError::Rejected(rejected)) => {
+                let wait_us = match self.policy.on_rejected {
+                    OnRejected::GiveUp => None,
+                    OnRejected::WaitRetryAfter { max_wait } => rejected
+                        .retry_after_micros()
+                        .filter(|us| *us <= duration_to_micros(max_wait)),
+                };
+                match wait_us {
+                    Some(us) if !last => Step::Wait(Duration::from_micros(us)),
+                    _ => Step::Done(Err(RetryError::Rejected { attempts, rejected })),
                 }
             }
         }

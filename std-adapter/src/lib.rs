@@ -21,8 +21,43 @@
 //! assert_eq!(breakers.health().closed, 1);
 //! # Ok::<(), tripline_core::ConfigError>(())
 //! ```
+//!
+//! ## Composing with retries and bulkheads (`tokio`)
+//!
+//! Outermost first: retry, then the breaker, then the timeout. Each attempt
+//! is one breaker call, a timeout is a failure the breaker counts, and an
+//! open breaker ends the retries instead of being hammered. A bulkhead goes
+//! inside the breaker when a full bulkhead means "overloaded here" (don't
+//! count it against the backend), which is what `call` below does.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tripline_core::{Backoff, OnRejected, RetryPolicy, TimeoutError};
+//! use tripline_std::{retry_async, AsyncBulkhead, CircuitBreaker, TokioClock};
+//!
+//! async fn fetch() -> Result<u32, std::io::Error> { Ok(42) }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let breaker = CircuitBreaker::builder("quotes").clock(TokioClock::new()).build();
+//! let pool = AsyncBulkhead::new(16);
+//! let policy = RetryPolicy::new(3, Backoff::exponential(Duration::from_millis(50), 2_000).build().unwrap())
+//!     .unwrap()
+//!     .on_rejected(OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(1) });
+//!
+//! let quote = retry_async(&policy, || async {
+//!     let Ok(r) = pool.call(breaker.call_async_with_timeout(fetch(), Duration::from_secs(2))).await else {
+//!         return Err(tripline_core::CallError::Inner(TimeoutError::Inner(std::io::ErrorKind::WouldBlock.into())));
+//!     };
+//!     r.map_err(TimeoutError::into_call_error)
+//! })
+//! .await;
+//! assert_eq!(quote.ok(), Some(42));
+//! # }
+//! ```
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "tokio")]
+mod bulkhead;
 mod clock;
 mod handle;
 #[cfg(feature = "tower")]
@@ -30,7 +65,11 @@ mod layer;
 mod lock;
 mod observe;
 mod registry;
+#[cfg(feature = "tokio")]
+mod retry;
 
+#[cfg(feature = "tokio")]
+pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
 pub use clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
@@ -44,3 +83,5 @@ pub use layer::{
 pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
 pub use registry::{Registry, Snapshot};
+#[cfg(feature = "tokio")]
+pub use retry::retry_async;
