@@ -602,6 +602,37 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
         );
     }
 
+    /// Opens because a peer guarding the same backend (another replica)
+    /// reported that its breaker opened for `peer_open_for`: this breaker
+    /// skips paying the failures itself, opens for that long but at most
+    /// `cap` (and at least 1 ms), then probes on its own as usual.
+    ///
+    /// Only a Closed breaker follows. Open and HalfOpen keep their own
+    /// episode, and the states set by hand (ForcedOpen, Disabled,
+    /// MetricsOnly) are an operator's choice a peer does not override.
+    /// Returns whether the breaker opened.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tripline_core::*;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
+    /// assert!(b.follow_peer(Duration::from_secs(60), Duration::from_secs(10)));
+    /// assert_eq!(b.retry_after(), Some(Duration::from_secs(10))); // capped
+    /// assert!(!b.follow_peer(Duration::from_secs(5), Duration::from_secs(10))); // already open
+    /// ```
+    pub fn follow_peer(&mut self, peer_open_for: Duration, cap: Duration) -> bool {
+        let now = self.catch_up();
+        if self.state != State::Closed {
+            return false;
+        }
+        let open_us = crate::clock::duration_to_micros(peer_open_for)
+            .min(crate::clock::duration_to_micros(cap));
+        self.open(Reason::Peer, Some(open_us), now);
+        true
+    }
+
     /// Rejects every call until another state is set by hand.
     ///
     /// ```

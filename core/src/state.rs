@@ -115,6 +115,9 @@ pub enum Reason {
     ProbesSucceeded,
     /// Changed by hand.
     Manual,
+    /// Closed → Open: a peer guarding the same backend (another replica)
+    /// reported that its breaker opened; see [`Breaker::follow_peer`](crate::Breaker::follow_peer).
+    Peer,
     /// [`Breaker::reset`](crate::Breaker::reset).
     Reset,
 }
