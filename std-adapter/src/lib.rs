@@ -59,6 +59,8 @@
 #[cfg(feature = "tokio")]
 mod bulkhead;
 mod clock;
+#[cfg(feature = "redis")]
+mod fleet;
 mod handle;
 #[cfg(feature = "tower")]
 mod layer;
@@ -73,6 +75,10 @@ pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
 pub use clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
+#[cfg(feature = "redis")]
+pub use fleet::{
+    fleet_status, Fleet, FleetConfig, FleetEntry, FleetEvent, FleetMessage, FleetStats, FleetTasks,
+};
 pub use handle::{
     CircuitBreaker, CircuitBreakerBuilder, DefaultWindow, OwnedPermit, StdSharedBreaker,
 };

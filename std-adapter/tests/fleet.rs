@@ -1,0 +1,323 @@
+//! Fleet mode against a real `redis-server` that each test starts on a free
+//! 127.0.0.1 port (no persistence) and stops at the end. Breakers run on
+//! `MockClock`s; only Redis and the network are real, and waits for them are
+//! bounded polls, never sleeps that decide a transition.
+#![cfg(feature = "redis")]
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant as WallClock};
+
+use futures_util::StreamExt;
+use tripline_core::{Config, CountWindow, MockClock, Reason, State};
+use tripline_std::{
+    fleet_status, CircuitBreaker, Fleet, FleetConfig, FleetEvent, FleetMessage, FleetTasks,
+};
+
+type Mocked = Fleet<CountWindow<16>, &'static MockClock>;
+
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Self::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        let deadline = WallClock::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(WallClock::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RedisServer { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn clock() -> &'static MockClock {
+    Box::leak(Box::new(MockClock::new()))
+}
+
+fn fleet(url: &str, replica: &str, clock: &'static MockClock, queue: usize) -> Mocked {
+    let mut config = FleetConfig::new(url, replica);
+    config.queue = queue;
+    config.heartbeat = Duration::from_secs(1);
+    Fleet::with_builder(config, move |b| {
+        b.window(CountWindow::<16>::new()).clock(clock)
+    })
+}
+
+fn two_failures_open_for(open: Duration) -> Config {
+    Config::builder()
+        .consecutive_failures(2)
+        .open_duration(open)
+        .build()
+        .expect("valid configuration")
+}
+
+/// Polls `done` every 10 ms for up to 10 s.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(WallClock::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn started(fleet: &Mocked) -> FleetTasks {
+    let tasks = fleet.start();
+    eventually("the fleet to connect", || {
+        let s = fleet.stats();
+        s.connected && s.subscribed
+    })
+    .await;
+    tasks
+}
+
+fn trip(b: &CircuitBreaker<CountWindow<16>, &'static MockClock>) {
+    for _ in 0..2 {
+        let _ = b.call(|| Err::<(), _>("503"));
+    }
+    assert_eq!(b.state(), Ok(State::Open));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_published_in_order_as_json_and_rejections_per_second() {
+    let redis = RedisServer::start();
+    let clock = clock();
+    let a = fleet(&redis.url(), "a", clock, 64);
+    let _tasks = started(&a).await;
+
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut pubsub = client.get_async_pubsub().await.expect("connects");
+    pubsub
+        .subscribe("tripline:breaker:payments")
+        .await
+        .expect("subscribes");
+    let mut messages = pubsub.into_on_message();
+
+    let b = a
+        .registry()
+        .get_or_create("payments", two_failures_open_for(Duration::from_secs(5)));
+    trip(&b);
+    for _ in 0..5 {
+        assert!(b.call(|| Ok::<_, ()>(())).is_err());
+    }
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(b.call(|| Ok::<_, ()>(())), Ok(()));
+    assert_eq!(b.state(), Ok(State::Closed));
+
+    let mut changes = Vec::new();
+    let mut rejected = 0;
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while changes.len() < 3 || rejected < 5 {
+        assert!(
+            WallClock::now() < deadline,
+            "saw {changes:?}, {rejected} rejections"
+        );
+        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+        let msg = next
+            .expect("a message in time")
+            .expect("the stream is open");
+        let payload: String = msg.get_payload().expect("a string payload");
+        let message: FleetMessage = serde_json::from_str(&payload).expect("decodes");
+        assert_eq!(
+            (message.replica.as_str(), message.breaker.as_str()),
+            ("a", "payments")
+        );
+        match message.kind {
+            FleetEvent::StateChanged {
+                from,
+                to,
+                reason,
+                open_for_ms,
+            } => changes.push((from, to, reason, open_for_ms.is_some())),
+            FleetEvent::Rejections { count } => rejected += count,
+        }
+    }
+    assert_eq!(
+        changes,
+        [
+            (
+                State::Closed,
+                State::Open,
+                Reason::Tripped(tripline_core::Rule::ConsecutiveFailures),
+                true
+            ),
+            (State::Open, State::HalfOpen, Reason::OpenTimeElapsed, false),
+            (
+                State::HalfOpen,
+                State::Closed,
+                Reason::ProbesSucceeded,
+                false
+            ),
+        ]
+    );
+    assert_eq!(rejected, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_opens_when_its_peer_opens_and_both_recover_on_their_own() {
+    let redis = RedisServer::start();
+    let (clock_a, clock_b) = (clock(), clock());
+    let a = fleet(&redis.url(), "a", clock_a, 64);
+    let b = fleet(&redis.url(), "b", clock_b, 64);
+    b.follow("payments", Duration::from_secs(3));
+    let (_ta, _tb) = (started(&a).await, started(&b).await);
+
+    let config = two_failures_open_for(Duration::from_secs(10));
+    let pa = a.registry().get_or_create("payments", config);
+    let pb = b.registry().get_or_create("payments", config);
+    let other = b.registry().get_or_create("search", config);
+
+    trip(&pa);
+    eventually("b to follow a", || pb.state() == Ok(State::Open)).await;
+    assert_eq!(b.stats().followed, 1);
+    let follow_time = pb.retry_after().expect("not re-entered").expect("open");
+    assert!(
+        follow_time <= Duration::from_secs(3),
+        "capped: {follow_time:?}"
+    );
+    assert_eq!(
+        other.state(),
+        Ok(State::Closed),
+        "only the named breaker follows"
+    );
+    assert_eq!(
+        a.stats().followed,
+        0,
+        "a does not echo b's followed opening"
+    );
+
+    // b probes on its own clock, long before a's open time ends.
+    clock_b.advance(Duration::from_secs(3));
+    assert_eq!(pb.call(|| Ok::<_, ()>(())), Ok(()));
+    assert_eq!(pb.state(), Ok(State::Closed));
+    assert_eq!(pa.state(), Ok(State::Open));
+    clock_a.advance(Duration::from_secs(10));
+    assert_eq!(pa.call(|| Ok::<_, ()>(())), Ok(()));
+    assert_eq!(pa.state(), Ok(State::Closed));
+
+    let url = redis.url();
+    let mut replicas = Vec::new();
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while replicas.len() < 2 {
+        assert!(WallClock::now() < deadline, "fleet status: {replicas:?}");
+        let entries = fleet_status(&url).await.expect("redis is up");
+        replicas = entries
+            .iter()
+            .filter(|e| e.breaker == "payments" && e.state == State::Closed)
+            .map(|e| e.replica.clone())
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(replicas, ["a", "b"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_never_wait_for_redis_and_the_publisher_reconnects_after_a_restart() {
+    let mut redis = RedisServer::start();
+    let port = redis.port;
+    let clock = clock();
+    let a = fleet(&redis.url(), "a", clock, 8);
+    let _tasks = started(&a).await;
+    let b = a
+        .registry()
+        .get_or_create("payments", two_failures_open_for(Duration::from_millis(5)));
+    let plain: CircuitBreaker = CircuitBreaker::new("plain", Config::DEFAULT);
+
+    let per_call = |calls: u32, f: &dyn Fn()| {
+        let start = WallClock::now();
+        for _ in 0..calls {
+            f();
+        }
+        start.elapsed() / calls
+    };
+    let closed_call = || {
+        let _ = b.call(|| Ok::<_, ()>(()));
+    };
+    let plain_call = || {
+        let _ = plain.call(|| Ok::<_, ()>(()));
+    };
+    let up = per_call(100_000, &closed_call);
+    let baseline = per_call(100_000, &plain_call);
+
+    redis.stop();
+    eventually("the publisher to notice", || !a.stats().connected).await;
+    let down = per_call(100_000, &closed_call);
+    // Trip and recover many times while Redis is away: the queue of 8 overflows.
+    for _ in 0..100 {
+        trip(&b);
+        clock.advance(Duration::from_millis(5));
+        assert_eq!(b.call(|| Ok::<_, ()>(())), Ok(()));
+    }
+    let m = b.metrics().expect("not re-entered");
+    assert_eq!(m.state, State::Closed);
+    assert!(a.stats().dropped >= 300 - 8, "{:?}", a.stats());
+    println!(
+        "closed-state call: {baseline:?} without fleet, {up:?} with Redis up, {down:?} with Redis down"
+    );
+
+    let connects = a.stats().connects;
+    let redis = RedisServer::start_on(port);
+    eventually("the publisher to reconnect", || {
+        a.stats().connects > connects
+    })
+    .await;
+    eventually("the follower to resubscribe", || a.stats().subscribed).await;
+
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut pubsub = client.get_async_pubsub().await.expect("connects");
+    pubsub
+        .subscribe("tripline:breaker:payments")
+        .await
+        .expect("subscribes");
+    let mut messages = pubsub.into_on_message();
+    trip(&b);
+    let msg = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let msg = messages.next().await.expect("the stream is open");
+            let payload: String = msg.get_payload().expect("a string payload");
+            let message: FleetMessage = serde_json::from_str(&payload).expect("decodes");
+            if matches!(
+                message.kind,
+                FleetEvent::StateChanged {
+                    to: State::Open,
+                    ..
+                }
+            ) {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the new opening is published after the restart");
+    assert_eq!(msg.breaker, "payments");
+}
