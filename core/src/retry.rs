@@ -8,8 +8,8 @@
 
 use core::time::Duration;
 
-use crate::clock::duration_to_micros;
 use crate::backoff::Delays;
+use crate::clock::duration_to_micros;
 use crate::{Backoff, BackoffError, CallError, Rejected};
 
 /// What a [`RetryPolicy`] does when the breaker rejects an attempt.
