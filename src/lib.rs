@@ -24,3 +24,5 @@
 pub use tripline_core::*;
 #[cfg(feature = "std")]
 pub use tripline_std::*;
+#[cfg(feature = "embassy")]
+pub use tripline_embassy::*;

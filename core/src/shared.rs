@@ -85,7 +85,8 @@ impl Observer for EventQueue {
         let len = self.len.get();
         if let (true, Some(slot)) = (self.enabled, self.events.get(len)) {
             slot.set(Some(*event));
-            self.len.set(len + 1);
+            // A slot exists at `len`, so len < QUEUE: the add never saturates.
+            self.len.set(len.saturating_add(1));
         }
     }
 }
@@ -147,6 +148,20 @@ impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLoc
             ))),
             observer,
         }
+    }
+}
+
+impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+    /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
+    /// it is inside its lock; for adapters whose lock has a `const` constructor.
+    pub const fn unlocked(config: Config, window: W, clock: C) -> Inner<W, C> {
+        Breaker::assemble(config, window, clock, EventQueue::new(O::ENABLED))
+    }
+
+    /// A shared breaker over a lock already holding
+    /// [`unlocked`](SharedBreaker::unlocked)'s breaker; `const`, for statics.
+    pub const fn from_lock(inner: L::Lock<Inner<W, C>>, observer: O) -> Self {
+        SharedBreaker { inner, observer }
     }
 }
 

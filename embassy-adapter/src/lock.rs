@@ -1,0 +1,54 @@
+//! [`EmbassyLock`]: the core's `LockKind` over embassy-sync's blocking mutex.
+
+use core::cell::RefCell;
+use core::marker::PhantomData;
+
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::blocking_mutex::Mutex;
+use tripline_core::shared::LockKind;
+
+/// A [`LockKind`] over `embassy_sync::blocking_mutex::Mutex<M, RefCell<_>>`:
+/// the breaker's lock is whatever `RawMutex` the firmware chooses.
+///
+/// - `CriticalSectionRawMutex`: tasks on any executor, interrupt handlers,
+///   other cores. The one to use when an interrupt touches the breaker.
+/// - `ThreadModeRawMutex` (Cortex-M): tasks of thread-mode executors only;
+///   embassy-sync panics if it is locked from an interrupt.
+/// - `NoopRawMutex`: tasks of one executor; not `Sync`, so not in a `static`.
+///
+/// A re-entrant call (the breaker's own clock calling back into it) finds
+/// the `RefCell` borrowed and is refused with the core's `Busy`, instead of
+/// aliasing or panicking.
+///
+/// ```
+/// use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+/// use tripline_core::{shared::Busy, Config, CountWindow, SharedBreaker};
+/// use tripline_embassy::{EmbassyClock, EmbassyLock};
+///
+/// let b: SharedBreaker<CountWindow<8>, EmbassyClock, (), EmbassyLock<NoopRawMutex>> =
+///     SharedBreaker::with_lock(Config::DEFAULT, CountWindow::new(), EmbassyClock, ());
+/// assert_eq!(b.call(|| Ok::<_, ()>(3)), Ok(3));
+/// assert_eq!(b.lock(|_| b.state()), Ok(Err(Busy)));
+/// ```
+pub struct EmbassyLock<M>(PhantomData<M>);
+
+impl<M: RawMutex> LockKind for EmbassyLock<M> {
+    type Lock<T> = Mutex<M, RefCell<T>>;
+
+    fn new<T>(value: T) -> Self::Lock<T> {
+        Mutex::new(RefCell::new(value))
+    }
+
+    fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        lock.lock(|cell| {
+            let mut value = cell.try_borrow_mut().ok()?;
+            Some(f(&mut value))
+        })
+    }
+}
+
+impl<M> core::fmt::Debug for EmbassyLock<M> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EmbassyLock")
+    }
+}
