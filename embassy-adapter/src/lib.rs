@@ -57,11 +57,15 @@
 )]
 
 mod breaker;
+mod bulkhead;
 mod clock;
 mod events;
 mod lock;
+mod retry;
 
 pub use breaker::{EmbassyBreaker, EmbassySharedBreaker, NotReady};
+pub use bulkhead::{EmbassyBulkhead, EmbassyBulkheadPermit};
 pub use clock::EmbassyClock;
 pub use events::EventChannel;
 pub use lock::EmbassyLock;
+pub use retry::retry;
