@@ -160,8 +160,18 @@ mod tests {
 
     #[test]
     fn div1000_is_exact_at_the_edges_and_on_a_million_values() {
-        let mut edges = [0u64, 1, 999, 1_000, 1_001, 7_999, 8_000, u64::MAX, u64::MAX - 1]
-            .to_vec();
+        let mut edges = [
+            0u64,
+            1,
+            999,
+            1_000,
+            1_001,
+            7_999,
+            8_000,
+            u64::MAX,
+            u64::MAX - 1,
+        ]
+        .to_vec();
         edges.extend((1..20u32).map(|k| u64::MAX / 1_000 * 1_000 - u64::from(k)));
         edges.extend((0..64).flat_map(|b| [1u64 << b, (1u64 << b) - 1]));
         let mut x = 0x9E37_79B9_7F4A_7C15u64;

@@ -115,7 +115,10 @@ fn retry_waits_out_an_open_breaker_then_probes_or_gives_up() {
         max_wait: Duration::from_secs(1),
     });
     let mut run = pin!(retry(&wait, attempt));
-    assert!(poll_settled(run.as_mut()).is_pending(), "waiting retry_after");
+    assert!(
+        poll_settled(run.as_mut()).is_pending(),
+        "waiting retry_after"
+    );
     advance_ms(49);
     assert!(poll_settled(run.as_mut()).is_pending());
     advance_ms(1);
