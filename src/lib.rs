@@ -22,7 +22,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub use tripline_core::*;
-#[cfg(feature = "std")]
-pub use tripline_std::*;
 #[cfg(feature = "embassy")]
 pub use tripline_embassy::*;
+#[cfg(feature = "std")]
+pub use tripline_std::*;
