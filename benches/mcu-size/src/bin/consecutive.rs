@@ -1,0 +1,50 @@
+//! The smallest useful breaker: 5 failures in a row, a fixed 1 s open time, CountWindow<16>; in a static behind a critical-section Mutex.
+#![no_std]
+#![no_main]
+
+use core::cell::RefCell;
+use core::hint::black_box;
+use core::time::Duration;
+
+use cortex_m::interrupt::Mutex;
+use cortex_m_rt::entry;
+use tripline_core::{Breaker, Config, CountWindow, Outcome};
+use tripline_mcu_size::{sensor_ok, SysTick};
+
+const CONFIG: Config = match Config::builder()
+    .consecutive_failures(5)
+    .open_duration(Duration::from_secs(1))
+    .build()
+{
+    Ok(c) => c,
+    Err(_) => panic!("invalid configuration"), // at compile time
+};
+
+static SENSOR: Mutex<RefCell<Breaker<CountWindow<16>, SysTick>>> = Mutex::new(RefCell::new(
+    Breaker::new(CONFIG, CountWindow::new(), SysTick),
+));
+
+#[entry]
+fn main() -> ! {
+    loop {
+        cortex_m::interrupt::free(|cs| {
+            let Ok(mut b) = SENSOR.borrow(cs).try_borrow_mut() else {
+                return;
+            };
+            match b.try_acquire() {
+                Ok(permit) => {
+                    let outcome = if sensor_ok() {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    };
+                    black_box(b.record(permit, outcome));
+                }
+                Err(rejected) => {
+                    black_box(rejected.retry_after_micros());
+                }
+            }
+            black_box(b.state());
+        });
+    }
+}

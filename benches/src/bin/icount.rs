@@ -1,0 +1,120 @@
+//! Makes N calls through one breaker, for counting instructions under
+//! callgrind: `icount <case> <N>`. Run it with N and 2N; the difference of
+//! the two totals divided by N is the cost of one call, with start-up and
+//! set-up cancelled out (`benches/icount.sh` does exactly that).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use failsafe::CircuitBreaker as _;
+use tripline_benches::{
+    bare, consecutive_config, core_count, core_open_mock, core_time, drive, failsafe_consecutive,
+    failsafe_default, failsafe_like_config, protected, rate_config, recloser_rate,
+    resilience_tower_consecutive, resilience_tower_rate, std_handle, tripline_tower,
+};
+use tripline_core::MockClock;
+
+/// Every case this binary knows, in the order `icount.sh` reports them.
+const CASES: &[&str] = &[
+    "baseline",
+    "core_consecutive",
+    "core_rate",
+    "core_timewindow",
+    "core_open_mock",
+    "std_consecutive",
+    "std_rate",
+    "failsafe_consecutive",
+    "failsafe_default",
+    "recloser_rate",
+    "tower_bare",
+    "tower_tripline",
+    "tower_resilience_consecutive",
+    "tower_resilience_rate",
+];
+
+fn run(case: &str, n: u64) -> Option<u64> {
+    // Folds every result into a checksum so no call can be optimised away.
+    let mut ok = 0u64;
+    let mut tally = |r: bool| ok += u64::from(r);
+    match case {
+        "baseline" => (0..n).for_each(|i| tally(protected(black_box(i)).is_ok())),
+        "core_consecutive" => {
+            let mut b = core_count(consecutive_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "core_rate" => {
+            let mut b = core_count(rate_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "core_timewindow" => {
+            let mut b = core_time(failsafe_like_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "core_open_mock" => {
+            let clock = MockClock::new();
+            let mut b = core_open_mock(&clock);
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "std_consecutive" => {
+            let b = std_handle(consecutive_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "std_rate" => {
+            let b = std_handle(rate_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "failsafe_consecutive" => {
+            let b = failsafe_consecutive();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "failsafe_default" => {
+            let b = failsafe_default();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "recloser_rate" => {
+            let b = recloser_rate();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "tower_bare" => {
+            let mut s = bare();
+            (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        "tower_tripline" => {
+            let mut s = tripline_tower(consecutive_config());
+            (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        "tower_resilience_consecutive" => {
+            let mut s = resilience_tower_consecutive();
+            (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        "tower_resilience_rate" => {
+            let mut s = resilience_tower_rate();
+            (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        _ => return None,
+    }
+    Some(ok)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let case = args.get(1).map_or("list", String::as_str);
+    let n = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    if case == "list" {
+        CASES.iter().for_each(|c| println!("{c}"));
+        return ExitCode::SUCCESS;
+    }
+    match run(case, n) {
+        Some(ok) => {
+            println!("{case}: {n} calls, {ok} admitted and succeeded");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("unknown case {case:?}; `icount list` shows the cases");
+            ExitCode::FAILURE
+        }
+    }
+}
