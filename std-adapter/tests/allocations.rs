@@ -1,99 +1,109 @@
 //! Allocations per call, counted by a global allocator: none in the closed
 //! state, for the sync handle, its async form, and the tower service.
-//! One test in this file, so no other test allocates while it counts.
-#![cfg(all(feature = "tower", feature = "tokio"))]
+//!
+//! The counter is process-wide, so this runs without the test harness
+//! (`harness = false`): on the main thread, with no harness thread
+//! allocating for its own bookkeeping while the region counts.
 
-use std::alloc::System;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+fn main() {
+    #[cfg(all(feature = "tower", feature = "tokio"))]
+    counted::closed_state_calls_allocate_nothing();
+}
 
-use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use tower::Service;
-use tripline_core::{Config, Outcome};
-use tripline_std::{CircuitBreaker, CircuitBreakerLayer};
+#[cfg(all(feature = "tower", feature = "tokio"))]
+mod counted {
+    use std::alloc::System;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+    use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+    use tower::Service;
+    use tripline_core::{Config, Outcome};
+    use tripline_std::{CircuitBreaker, CircuitBreakerLayer};
 
-const CALLS: u64 = 1_000;
+    #[global_allocator]
+    static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-fn poll_ready<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the test's futures complete at once"),
+    const CALLS: u64 = 1_000;
+
+    fn poll_ready<F: Future>(fut: F) -> F::Output {
+        let mut fut = pin!(fut);
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("the test's futures complete at once"),
+        }
     }
-}
 
-/// Allocations made by `calls`, after one warm-up round.
-fn allocations(mut calls: impl FnMut()) -> usize {
-    calls();
-    let region = Region::new(GLOBAL);
-    calls();
-    region.change().allocations + region.change().reallocations
-}
+    /// Allocations made by `calls`, after one warm-up round.
+    fn allocations(mut calls: impl FnMut()) -> usize {
+        calls();
+        let region = Region::new(GLOBAL);
+        calls();
+        region.change().allocations + region.change().reallocations
+    }
 
-#[test]
-fn closed_state_calls_allocate_nothing() {
-    let breaker = CircuitBreaker::new("hot", Config::DEFAULT);
-    let sync = allocations(|| {
-        for i in 0..CALLS {
-            let _ = breaker.call(|| if i % 7 == 0 { Err(i) } else { Ok(i) });
-        }
-    });
-
-    let permits = allocations(|| {
-        for _ in 0..CALLS {
-            if let Ok(p) = breaker.try_acquire_owned() {
-                let _ = p.record(Outcome::Success);
+    pub fn closed_state_calls_allocate_nothing() {
+        let breaker = CircuitBreaker::new("hot", Config::DEFAULT);
+        let sync = allocations(|| {
+            for i in 0..CALLS {
+                let _ = breaker.call(|| if i % 7 == 0 { Err(i) } else { Ok(i) });
             }
-        }
-    });
+        });
 
-    let asynchronous = allocations(|| {
-        for i in 0..CALLS {
-            let _ = poll_ready(breaker.call_async(async move { Ok::<_, ()>(i) }));
-        }
-    });
+        let permits = allocations(|| {
+            for _ in 0..CALLS {
+                if let Ok(p) = breaker.try_acquire_owned() {
+                    let _ = p.record(Outcome::Success);
+                }
+            }
+        });
 
-    let layer = CircuitBreakerLayer::new(breaker.clone()).classify(|r: &Result<u64, ()>| match r {
-        Ok(503) => Outcome::Failure,
-        other => Outcome::of(other),
-    });
-    let mut svc = tower::Layer::layer(
-        &layer,
-        tower::service_fn(|x: u64| std::future::ready(Ok::<_, ()>(x))),
-    );
-    let tower = allocations(|| {
-        for i in 0..CALLS {
-            let _ = poll_ready(svc.call(i));
-        }
-    });
+        let asynchronous = allocations(|| {
+            for i in 0..CALLS {
+                let _ = poll_ready(breaker.call_async(async move { Ok::<_, ()>(i) }));
+            }
+        });
 
-    // With monitors attached: a watch receiver and a broadcast subscriber.
-    let _state = breaker.watch_state();
-    let mut events = breaker.subscribe();
-    let monitored = allocations(|| {
-        for i in 0..CALLS {
-            let _ = breaker.call(|| Ok::<_, ()>(i));
-            while events.try_recv().is_ok() {}
-        }
-    });
+        let layer =
+            CircuitBreakerLayer::new(breaker.clone()).classify(|r: &Result<u64, ()>| match r {
+                Ok(503) => Outcome::Failure,
+                other => Outcome::of(other),
+            });
+        let mut svc = tower::Layer::layer(
+            &layer,
+            tower::service_fn(|x: u64| std::future::ready(Ok::<_, ()>(x))),
+        );
+        let tower = allocations(|| {
+            for i in 0..CALLS {
+                let _ = poll_ready(svc.call(i));
+            }
+        });
 
-    let m = breaker.metrics().expect("not re-entered");
-    assert_eq!(m.state, tripline_core::State::Closed);
-    assert_eq!(
-        m.permitted,
-        10 * CALLS,
-        "every counted call went through the breaker"
-    );
-    println!(
-        "allocations per {CALLS} closed calls: sync {sync}, owned permit {permits}, \
-         async {asynchronous}, tower {tower}, with watch+broadcast subscribers {monitored}"
-    );
-    assert_eq!(
-        (sync, permits, asynchronous, tower, monitored),
-        (0, 0, 0, 0, 0)
-    );
+        // With monitors attached: a watch receiver and a broadcast subscriber.
+        let _state = breaker.watch_state();
+        let mut events = breaker.subscribe();
+        let monitored = allocations(|| {
+            for i in 0..CALLS {
+                let _ = breaker.call(|| Ok::<_, ()>(i));
+                while events.try_recv().is_ok() {}
+            }
+        });
+
+        let m = breaker.metrics().expect("not re-entered");
+        assert_eq!(m.state, tripline_core::State::Closed);
+        assert_eq!(
+            m.permitted,
+            10 * CALLS,
+            "every counted call went through the breaker"
+        );
+        println!(
+            "allocations per {CALLS} closed calls: sync {sync}, owned permit {permits}, \
+             async {asynchronous}, tower {tower}, with watch+broadcast subscribers {monitored}"
+        );
+        assert_eq!(
+            (sync, permits, asynchronous, tower, monitored),
+            (0, 0, 0, 0, 0)
+        );
+    }
 }
