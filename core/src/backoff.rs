@@ -14,6 +14,7 @@
 use core::time::Duration;
 
 use crate::clock::duration_to_micros;
+use crate::policy::{mix, mul_shift32};
 
 /// How a [`Backoff`] spreads its delays, so that many clients that failed
 /// together do not retry together.
@@ -314,6 +315,7 @@ impl Backoff {
             Growth::Linear { step_us } => step.saturating_add(step_us),
             Growth::Exponential { q48, .. } => {
                 // step < 2⁶⁴ and q48 < 2⁵⁸: the product fits in 128 bits.
+                #[allow(clippy::arithmetic_side_effects)]
                 let wide = (step as u128 * q48 as u128) >> FACTOR_SHIFT;
                 if wide > u64::MAX as u128 {
                     u64::MAX
@@ -439,6 +441,9 @@ impl BackoffBuilder {
             // down to one less. One division, here, never while iterating.
             let whole = (factor_permille / 1_000) as u64;
             let frac = (factor_permille % 1_000) as u64;
+            // factor <= MAX_FACTOR_PERMILLE (checked above): whole < 2¹⁰ and
+            // frac < 2¹⁰, so both shifted values and their sum stay below 2⁵⁹.
+            #[allow(clippy::arithmetic_side_effects)]
             let q48 = (whole << FACTOR_SHIFT) + (frac << FACTOR_SHIFT).div_ceil(1_000);
             b.growth = Growth::Exponential {
                 factor_permille,
@@ -529,29 +534,6 @@ impl Iterator for Delays {
 
 impl core::iter::FusedIterator for Delays {}
 
-/// `range × r / 2³²` rounded down, for `r <= 2³²`, in 64-bit
-/// multiplications only: a uniform pick in `0..range` for a uniform 32-bit
-/// `r` (0 for an empty range), or a fraction `r / 2³²` of `range`.
-const fn mul_shift32(range: u64, r: u64) -> u64 {
-    let hi = range >> 32;
-    let lo = range & 0xFFFF_FFFF;
-    // hi, lo < 2³² and r <= 2³²: neither product overflows; saturating in
-    // case a caller passes a larger `r`.
-    hi.saturating_mul(r)
-        .saturating_add(lo.saturating_mul(r) >> 32)
-}
-
-/// A 32-bit integer hash with full avalanche (Wellons' "lowbias32"): turns
-/// the Weyl sequence of the generator into uniform words.
-const fn mix(mut x: u32) -> u32 {
-    x ^= x >> 16;
-    x = x.wrapping_mul(0x7FEB_352D);
-    x ^= x >> 15;
-    x = x.wrapping_mul(0x846C_A68B);
-    x ^= x >> 16;
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,16 +552,6 @@ mod tests {
                 let step = (x >> 24) % (1u64 << 38); // < 2.75e11 µs ≈ 76 h
                 let exact = (step as u128 * factor as u128 / 1_000) as u64;
                 assert_eq!(b.grow(step), exact, "step {step}, factor {factor}");
-            }
-        }
-    }
-
-    #[test]
-    fn mul_shift32_matches_wide_arithmetic() {
-        for range in [0u64, 1, 7, 1 << 31, (1 << 32) + 5, u64::MAX >> 8, u64::MAX] {
-            for r in [0u64, 1, 12_345, 1 << 31, u32::MAX as u64, 1 << 32] {
-                let wide = ((range as u128 * r as u128) >> 32) as u64;
-                assert_eq!(mul_shift32(range, r), wide, "range {range}, r {r}");
             }
         }
     }

@@ -209,7 +209,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
         match self.state {
             State::Closed | State::MetricsOnly | State::Disabled => Ok(self.admit(now)),
             State::HalfOpen if self.probes_admitted < self.config.half_open_permits => {
-                self.probes_admitted += 1;
+                // Below `half_open_permits` (the guard), so never saturates.
+                self.probes_admitted = self.probes_admitted.saturating_add(1);
                 Ok(self.admit(now))
             }
             State::HalfOpen => Err(self.reject(RejectReason::HalfOpenFull, now)),
@@ -401,7 +402,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
                 self.open(reason, open_for_us, now);
             }
             State::HalfOpen => {
-                self.probe_successes += 1;
+                // Below `half_open_successes` until it closes: never saturates.
+                self.probe_successes = self.probe_successes.saturating_add(1);
                 if self.probe_successes >= self.config.half_open_successes {
                     let at = self.now();
                     self.enter(State::Closed, Reason::ProbesSucceeded, at);
@@ -475,7 +477,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             }
             State::HalfOpen => {
                 let now = self.now();
-                if now >= self.half_open_deadline {
+                if self.half_open_timed_out(now) {
                     self.open(Reason::HalfOpenTimeout, None, Some(now));
                 }
                 Some(now)
@@ -799,9 +801,16 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     fn pending(&self, now: Instant) -> Option<State> {
         match self.state {
             State::Open if now >= self.open_until => Some(State::HalfOpen),
-            State::HalfOpen if now >= self.half_open_deadline => Some(State::Open),
+            State::HalfOpen if self.half_open_timed_out(now) => Some(State::Open),
             _ => None,
         }
+    }
+
+    /// Whether the half-open episode has outlasted its time limit at `now`.
+    /// `Instant::MAX` means no limit (none configured, or one that saturated):
+    /// a clock reaching `u64::MAX` must not time out an episode without one.
+    fn half_open_timed_out(&self, now: Instant) -> bool {
+        self.half_open_deadline != Instant::MAX && now >= self.half_open_deadline
     }
 
     /// The open time the pending half-open time-out will use.

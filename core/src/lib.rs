@@ -35,6 +35,19 @@
 //! (`fallback`), the firmware [`registry`], [`Preset`]s (`presets`).
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
+// No panic path in the core's code: each `allow` below these names the
+// proof that its operation cannot panic, at the narrowest scope. The
+// link-time check in tests/panic-free proves the same for the whole image.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 pub mod backoff;
 mod breaker;

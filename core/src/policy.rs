@@ -111,7 +111,7 @@ pub(crate) fn jittered(config: &Config, step: u64, nonce: u32) -> u64 {
         let q16 = div1000((config.jitter_permille as u64) << 16);
         let spread = step.min(1 << 47).saturating_mul(q16) >> 16;
         let range = spread.saturating_mul(2).saturating_add(1);
-        let r = mul_shift32(range, mix(config.jitter_seed ^ nonce));
+        let r = mul_shift32(range, mix(config.jitter_seed ^ nonce) as u64);
         step.saturating_sub(spread).saturating_add(r)
     };
     d.min(config.max_open_us).max(MIN_OPEN_US)
@@ -131,20 +131,23 @@ pub(crate) const fn div1000(x: u64) -> u64 {
     (((x >> 3) as u128 * 0x20C4_9BA5_E353_F7CF) >> 68) as u64
 }
 
-/// `range × r / 2³²` exactly, in 64-bit multiplications only: a uniform pick
-/// in `0..range` for a uniform `r`.
-// hi, lo, r < 2³²: hi × r <= 2⁶⁴ − 2³³ + 1 and (lo × r) >> 32 < 2³², so
-// neither product nor their sum overflows.
-#[allow(clippy::arithmetic_side_effects)]
-const fn mul_shift32(range: u64, r: u32) -> u64 {
+/// `range × r / 2³²` rounded down, for `r <= 2³²`, in 64-bit
+/// multiplications only: a uniform pick in `0..range` for a uniform 32-bit
+/// `r`, or a fraction `r / 2³²` of `range`. Shared by the breaker's jitter
+/// and [`Backoff`](crate::Backoff)'s.
+pub(crate) const fn mul_shift32(range: u64, r: u64) -> u64 {
     let hi = range >> 32;
     let lo = range & 0xFFFF_FFFF;
-    hi * r as u64 + ((lo * r as u64) >> 32)
+    // hi, lo < 2³² and r <= 2³²: neither product overflows; saturating in
+    // case a caller passes a larger `r`.
+    hi.saturating_mul(r)
+        .saturating_add(lo.saturating_mul(r) >> 32)
 }
 
-/// A 32-bit integer hash with good avalanche: the seeded jitter source.
-/// Pure, so the same seed and nonce always give the same open time.
-const fn mix(mut x: u32) -> u32 {
+/// A 32-bit integer hash with full avalanche (Wellons' "lowbias32"): the
+/// seeded jitter source. Pure, so the same seed and nonce always give the
+/// same open time.
+pub(crate) const fn mix(mut x: u32) -> u32 {
     x ^= x >> 16;
     x = x.wrapping_mul(0x7FEB_352D);
     x ^= x >> 15;
@@ -175,7 +178,8 @@ mod tests {
         edges.extend((1..20u32).map(|k| u64::MAX / 1_000 * 1_000 - u64::from(k)));
         edges.extend((0..64).flat_map(|b| [1u64 << b, (1u64 << b) - 1]));
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..1_000_000 {
+        // Miri interprets each step: a thousand there, a million natively.
+        for _ in 0..if cfg!(miri) { 1_000 } else { 1_000_000 } {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -190,7 +194,14 @@ mod tests {
     #[test]
     fn mul_shift32_matches_wide_arithmetic() {
         for range in [0u64, 1, 7, 1 << 31, (1 << 32) + 5, u64::MAX >> 8] {
-            for r in [0u32, 1, 12_345, u32::MAX / 2, u32::MAX] {
+            for r in [
+                0u64,
+                1,
+                12_345,
+                u64::from(u32::MAX / 2),
+                u64::from(u32::MAX),
+                1 << 32,
+            ] {
                 let wide = ((range as u128 * r as u128) >> 32) as u64;
                 assert_eq!(mul_shift32(range, r), wide, "range {range}, r {r}");
             }

@@ -83,10 +83,15 @@ impl<const N: usize> Window for CountWindow<N> {
                     slow: old.slow as u32,
                 });
             }
-            *slot = (sample.failed as u8 * FAILED) | (sample.slow as u8 * SLOW);
+            // 0 or 1 times 1 or 2: at most 2.
+            #[allow(clippy::arithmetic_side_effects)]
+            let bits = (sample.failed as u8 * FAILED) | (sample.slow as u8 * SLOW);
+            *slot = bits;
             self.totals.add(sample);
         }
-        self.next = if self.next + 1 >= N { 0 } else { self.next + 1 };
+        // `next < N`, so the add never saturates.
+        let next = self.next.saturating_add(1);
+        self.next = if next >= N { 0 } else { next };
     }
 
     fn totals(&self, _now: Instant) -> Totals {

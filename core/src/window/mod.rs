@@ -96,6 +96,8 @@ const fn permille(part: u32, whole: u32) -> Option<u16> {
         return None;
     }
     // part <= whole, so the quotient is at most 1000 and fits a u16.
+    // part < 2³², so part × 1000 < 2⁴² cannot overflow; whole > 0 (above).
+    #[allow(clippy::arithmetic_side_effects)]
     let p = (part as u64 * 1000) / whole as u64;
     Some(if p > 1000 { 1000 } else { p as u16 })
 }

@@ -68,6 +68,8 @@ impl<const B: usize> TimeWindow<B> {
         if span_us == 0 {
             return Err(ConfigError::ZeroWindowSpan);
         }
+        // B > 0, asserted at compile time by SIZE_IS_VALID above.
+        #[allow(clippy::arithmetic_side_effects)]
         let bucket_us = span_us / B as u64;
         if bucket_us == 0 {
             return Err(ConfigError::WindowSpanTooShort);
@@ -88,10 +90,12 @@ impl<const B: usize> TimeWindow<B> {
     }
 
     const fn after(i: usize) -> usize {
-        if i + 1 >= B {
+        // `i < B`, so the add never saturates; saturating says so without a check.
+        let next = i.saturating_add(1);
+        if next >= B {
             0
         } else {
-            i + 1
+            next
         }
     }
 
@@ -104,7 +108,8 @@ impl<const B: usize> TimeWindow<B> {
         let mut edge = start.saturating_add_micros(self.bucket_us);
         let mut crossed = 0;
         while crossed < B && now >= edge {
-            crossed += 1;
+            // Bounded by the loop condition `crossed < B`.
+            crossed = crossed.saturating_add(1);
             edge = edge.saturating_add_micros(self.bucket_us);
         }
         crossed

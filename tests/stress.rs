@@ -1,0 +1,146 @@
+//! 64 threads on one `tripline_std::CircuitBreaker`: a half-open breaker
+//! admits exactly its configured probes however the threads race, episode
+//! after episode, and under churn every call lands in exactly one metric.
+//! Time moves only through `MockClock`; nothing sleeps.
+#![cfg(feature = "std")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use tripline::{CircuitBreaker, Config, CountWindow, MockClock, Outcome, RejectReason, State};
+
+const THREADS: usize = 64;
+
+type Mocked = CircuitBreaker<CountWindow<16>, &'static MockClock>;
+
+fn mocked(name: &str, config: Config) -> (Mocked, &'static MockClock) {
+    let clock: &'static MockClock = Box::leak(Box::new(MockClock::new()));
+    let b = CircuitBreaker::builder(name)
+        .config(config)
+        .window(CountWindow::<16>::new())
+        .clock(clock)
+        .build();
+    (b, clock)
+}
+
+#[test]
+fn sixty_four_threads_get_exactly_the_half_open_probes_every_episode() {
+    for permits in [1u32, 3, 7] {
+        let config = Config::builder()
+            .consecutive_failures(1)
+            .open_duration(Duration::from_secs(1))
+            .half_open_permits(permits)
+            .half_open_successes(permits)
+            .build()
+            .expect("valid configuration");
+        let (b, clock) = mocked("probes", config);
+        let rounds = 20u64;
+        let tries = 20u64;
+        for round in 0..rounds {
+            let _ = b.call(|| Err::<(), _>("down"));
+            assert_eq!(b.state(), Ok(State::Open), "round {round}");
+            clock.advance(Duration::from_secs(1));
+
+            let start = Arc::new(Barrier::new(THREADS));
+            let held = Arc::new(Barrier::new(THREADS));
+            let workers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (b, start, held) = (b.clone(), Arc::clone(&start), Arc::clone(&held));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        let mut permits = Vec::new();
+                        for _ in 0..tries {
+                            match b.try_acquire_owned() {
+                                Ok(p) => permits.push(p),
+                                Err(r) => assert_eq!(r.reason(), RejectReason::HalfOpenFull),
+                            }
+                        }
+                        let admitted = permits.len();
+                        held.wait(); // every thread tried while the others held theirs
+                        for p in permits {
+                            assert!(p.record(Outcome::Success).is_ok());
+                        }
+                        admitted
+                    })
+                })
+                .collect();
+            let admitted: usize = workers.into_iter().map(|w| w.join().expect("ran")).sum();
+            assert_eq!(
+                admitted, permits as usize,
+                "round {round}, {permits} permits"
+            );
+            assert_eq!(b.state(), Ok(State::Closed), "the probes closed it");
+        }
+        let m = b.metrics().expect("not re-entered");
+        // One tripping call and `permits` probes per round; the rest rejected.
+        assert_eq!(m.permitted, rounds * (1 + u64::from(permits)));
+        assert_eq!(
+            m.rejected,
+            rounds * (THREADS as u64 * tries - u64::from(permits))
+        );
+        assert_eq!(m.failures, rounds);
+        assert_eq!(m.successes, rounds * u64::from(permits));
+        assert_eq!(m.in_flight(), 0);
+    }
+}
+
+#[test]
+fn sixty_four_threads_of_churn_count_every_call_exactly_once() {
+    let config = Config::builder()
+        .failure_rate(400)
+        .minimum_calls(6)
+        .consecutive_failures(4)
+        .open_duration(Duration::from_millis(1))
+        .half_open_permits(3)
+        .half_open_successes(2)
+        .build()
+        .expect("valid configuration");
+    let (b, clock) = mocked("churn", config);
+    let calls = 1_500u64;
+    let tried = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..THREADS as u64)
+        .map(|t| {
+            let (b, tried) = (b.clone(), Arc::clone(&tried));
+            std::thread::spawn(move || {
+                for i in 0..calls {
+                    tried.fetch_add(1, Ordering::Relaxed);
+                    let outcome = match (t * 7 + i) % 9 {
+                        0 => None, // dropped: cancelled
+                        1 => Some(Outcome::Ignored),
+                        2..=4 => Some(Outcome::Failure),
+                        _ => Some(Outcome::Success),
+                    };
+                    if let Ok(p) = b.try_acquire_owned() {
+                        match outcome {
+                            Some(o) => assert!(p.record(o).is_ok()),
+                            None => drop(p),
+                        }
+                    }
+                    if i % 50 == 0 {
+                        clock.advance(Duration::from_micros(300));
+                    }
+                    if t == 0 && i % 500 == 499 {
+                        assert!(b.reset().is_ok());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("ran");
+    }
+    let m = b.metrics().expect("not re-entered");
+    assert_eq!(tried.load(Ordering::Relaxed), THREADS as u64 * calls);
+    assert_eq!(m.permitted + m.rejected, THREADS as u64 * calls);
+    assert_eq!(
+        m.successes + m.failures + m.ignored + m.cancelled + m.stale,
+        m.permitted
+    );
+    assert_eq!(m.in_flight(), 0);
+    assert!(m.window.calls <= 16);
+    assert!(
+        m.rejected > 0 && m.stale > 0 && m.generation > 3,
+        "it churned: {m:?}"
+    );
+}
