@@ -446,6 +446,54 @@ impl<P> RetryPolicy<P> {
         }
     }
 
+    /// As [`retry_call`](Self::retry_call), for an async operation and a
+    /// runtime's sleep (`tokio::time::sleep`, `embassy_time::Timer::after`):
+    /// the adapters' retries are this, with their sleep passed in.
+    ///
+    /// # Errors
+    /// As [`retry_call`](Self::retry_call).
+    ///
+    /// ```
+    /// use core::future::ready;
+    /// use core::time::Duration;
+    /// use tripline_core::{Backoff, CallError, RetryError, RetryPolicy};
+    ///
+    /// let backoff = Backoff::fixed(Duration::from_millis(10)).build().unwrap();
+    /// let policy = RetryPolicy::new(3, backoff).unwrap();
+    /// let mut slept = Duration::ZERO;
+    /// # let fut = async {
+    /// let r = policy
+    ///     .retry_async(
+    ///         || ready(Err::<(), _>(CallError::Inner("busy"))),
+    ///         |d| { slept += d; ready(()) },
+    ///     )
+    ///     .await;
+    /// assert!(matches!(r, Err(RetryError::Exhausted { attempts: 3, .. })));
+    /// assert_eq!(slept, Duration::from_millis(20)); // two waits between three tries
+    /// # };
+    /// # let mut fut = core::pin::pin!(fut);
+    /// # let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    /// # assert!(core::future::Future::poll(fut.as_mut(), &mut cx).is_ready());
+    /// ```
+    pub async fn retry_async<T, E, Fut, S>(
+        &self,
+        mut op: impl FnMut() -> Fut,
+        mut sleep: impl FnMut(Duration) -> S,
+    ) -> Result<T, RetryError<E>>
+    where
+        P: Retryable<E>,
+        Fut: core::future::Future<Output = Result<T, CallError<E>>>,
+        S: core::future::Future<Output = ()>,
+    {
+        let mut attempts = self.attempts();
+        loop {
+            match attempts.after(op().await) {
+                Step::Wait(delay) => sleep(delay).await,
+                Step::Done(result) => return result,
+            }
+        }
+    }
+
     /// The decisions of one retried operation, one attempt at a time: what
     /// [`retry_call`](Self::retry_call) loops over, for runtimes whose sleep
     /// is a future (`tokio::time::sleep`, `embassy_time::Timer::after`).

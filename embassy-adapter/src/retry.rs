@@ -3,7 +3,7 @@
 use core::future::Future;
 
 use tripline_core::retry::Retryable;
-use tripline_core::{CallError, RetryError, RetryPolicy, Step};
+use tripline_core::{CallError, RetryError, RetryPolicy};
 
 use crate::clock::timer_after;
 
@@ -34,17 +34,11 @@ use crate::clock::timer_after;
 /// # let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
 /// # assert!(core::future::Future::poll(fut.as_mut(), &mut cx).is_ready());
 /// ```
-pub async fn retry<T, E, P, F, Fut>(policy: &RetryPolicy<P>, mut op: F) -> Result<T, RetryError<E>>
+pub async fn retry<T, E, P, F, Fut>(policy: &RetryPolicy<P>, op: F) -> Result<T, RetryError<E>>
 where
     P: Retryable<E>,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError<E>>>,
 {
-    let mut attempts = policy.attempts();
-    loop {
-        match attempts.after(op().await) {
-            Step::Wait(delay) => timer_after(delay).await,
-            Step::Done(result) => return result,
-        }
-    }
+    policy.retry_async(op, timer_after).await
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use tripline_core::retry::Retryable;
-use tripline_core::{CallError, RetryError, RetryPolicy, Step};
+use tripline_core::{CallError, RetryError, RetryPolicy};
 
 /// Runs `op` until it succeeds or `policy` says stop, sleeping with
 /// `tokio::time::sleep` between attempts (so paused time drives it).
@@ -36,18 +36,12 @@ use tripline_core::{CallError, RetryError, RetryPolicy, Step};
 /// ```
 pub async fn retry_async<T, E, P, F, Fut>(
     policy: &RetryPolicy<P>,
-    mut op: F,
+    op: F,
 ) -> Result<T, RetryError<E>>
 where
     P: Retryable<E>,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError<E>>>,
 {
-    let mut attempts = policy.attempts();
-    loop {
-        match attempts.after(op().await) {
-            Step::Wait(delay) => tokio::time::sleep(delay).await,
-            Step::Done(result) => return result,
-        }
-    }
+    policy.retry_async(op, tokio::time::sleep).await
 }
