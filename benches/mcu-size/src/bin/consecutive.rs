@@ -3,13 +3,12 @@
 #![no_main]
 
 use core::cell::RefCell;
-use core::hint::black_box;
 use core::time::Duration;
 
 use cortex_m::interrupt::Mutex;
 use cortex_m_rt::entry;
-use tripline_core::{Breaker, Config, CountWindow, Outcome};
-use tripline_mcu_size::{sensor_ok, SysTick};
+use tripline_core::{Breaker, Config, CountWindow};
+use tripline_mcu_size::SysTick;
 
 const CONFIG: Config = match Config::builder()
     .consecutive_failures(5)
@@ -26,25 +25,5 @@ static SENSOR: Mutex<RefCell<Breaker<CountWindow<16>, SysTick>>> = Mutex::new(Re
 
 #[entry]
 fn main() -> ! {
-    loop {
-        cortex_m::interrupt::free(|cs| {
-            let Ok(mut b) = SENSOR.borrow(cs).try_borrow_mut() else {
-                return;
-            };
-            match b.try_acquire() {
-                Ok(permit) => {
-                    let outcome = if sensor_ok() {
-                        Outcome::Success
-                    } else {
-                        Outcome::Failure
-                    };
-                    black_box(b.record(permit, outcome));
-                }
-                Err(rejected) => {
-                    black_box(rejected.retry_after_micros());
-                }
-            }
-            black_box(b.state());
-        });
-    }
+    tripline_mcu_size::exercise(&SENSOR)
 }
