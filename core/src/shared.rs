@@ -75,8 +75,12 @@ impl EventQueue {
     }
 
     fn take_all(&self) -> [Option<Event>; QUEUE] {
-        self.len.set(0);
-        core::array::from_fn(|i| self.events.get(i).and_then(Cell::take))
+        let len = self.len.replace(0);
+        // Only the slots written since the last take can hold an event.
+        core::array::from_fn(|i| match self.events.get(i) {
+            Some(slot) if i < len => slot.take(),
+            _ => None,
+        })
     }
 }
 
