@@ -1,5 +1,8 @@
 //! Errors: a configuration that makes no sense, and a manual transition that
-//! makes no sense. Both are values, never panics.
+//! makes no sense. Both are values, never panics. Also how the wrappers of a
+//! call's own error ([`CallError`](crate::CallError),
+//! [`TimeoutError`](crate::TimeoutError), [`RetryError`](crate::RetryError))
+//! continue its error chain.
 
 use crate::State;
 
@@ -118,3 +121,34 @@ impl core::fmt::Display for TransitionError {
 }
 
 impl core::error::Error for TransitionError {}
+
+/// What a wrapper's `source()` returns for the error `e` it wraps.
+///
+/// The wrappers print `e`'s message as part of their own, so their source is
+/// what comes after that message in the chain: `e`'s own source. The
+/// wrappers implement `Error` for every `E: Debug + Display`, so that they
+/// compose with tower's `BoxError` (a `Box<dyn Error + Send + Sync>`, which
+/// is not itself an `Error`); without a trait bound on `E`, the chain can be
+/// followed only for the boxed error types, which are recognised here (with
+/// the `alloc` feature, which `tripline-std` turns on). Any other `E` ends
+/// the chain; its value is still there, typed, through `into_inner`.
+pub(crate) fn source_below<E: 'static>(e: &E) -> Option<&(dyn core::error::Error + 'static)> {
+    #[cfg(feature = "alloc")]
+    {
+        use alloc::boxed::Box;
+        use core::any::Any;
+        use core::error::Error;
+        let any: &dyn Any = e;
+        if let Some(b) = any.downcast_ref::<Box<dyn Error + Send + Sync>>() {
+            return b.source();
+        }
+        if let Some(b) = any.downcast_ref::<Box<dyn Error + Send>>() {
+            return b.source();
+        }
+        if let Some(b) = any.downcast_ref::<Box<dyn Error>>() {
+            return b.source();
+        }
+    }
+    let _ = e;
+    None
+}

@@ -92,10 +92,12 @@ impl<E: core::fmt::Display> core::fmt::Display for TimeoutError<E> {
     }
 }
 
-impl<E: core::error::Error + 'static> core::error::Error for TimeoutError<E> {
+/// For every `E` that prints, tower's `BoxError` included, as for
+/// [`CallError`](crate::CallError).
+impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for TimeoutError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            TimeoutError::Inner(e) => Some(e),
+            TimeoutError::Inner(e) => crate::error::source_below(e),
             _ => None,
         }
     }

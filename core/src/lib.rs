@@ -49,6 +49,11 @@
     )
 )]
 
+// Only for recognising boxed errors in error chains (`error::source_below`):
+// the core never allocates.
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod backoff;
 mod breaker;
 pub mod bulkhead;

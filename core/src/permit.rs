@@ -225,11 +225,15 @@ impl<E: core::fmt::Display> core::fmt::Display for CallError<E> {
     }
 }
 
-impl<E: core::error::Error + 'static> core::error::Error for CallError<E> {
+/// For every `E` that prints, tower's `BoxError` included, so that a
+/// `CallError` converts into a `BoxError` with `?` or `Into`. Its message is
+/// the rejection's or the inner error's; its `source` continues the inner
+/// error's chain where that is known (see `into_inner` for the typed error).
+impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for CallError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             CallError::Rejected(_) => None,
-            CallError::Inner(e) => Some(e),
+            CallError::Inner(e) => crate::error::source_below(e),
         }
     }
 }

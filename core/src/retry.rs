@@ -189,13 +189,16 @@ impl<E: core::fmt::Display> core::fmt::Display for RetryError<E> {
     }
 }
 
-impl<E: core::error::Error + 'static> core::error::Error for RetryError<E> {
+/// For every `E` that prints, tower's `BoxError` included, as for
+/// [`CallError`](crate::CallError): the message names the last error or the
+/// rejection, and `source` continues the last error's chain where known.
+impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             RetryError::Exhausted { last: e, .. } | RetryError::NotRetryable { error: e, .. } => {
-                Some(e)
+                crate::error::source_below(e)
             }
-            RetryError::Rejected { rejected, .. } => Some(rejected),
+            RetryError::Rejected { .. } => None,
         }
     }
 }
