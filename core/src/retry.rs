@@ -190,7 +190,7 @@ impl<E: core::fmt::Display> core::fmt::Display for RetryError<E> {
 }
 
 /// For every `E` that prints, tower's `BoxError` included, as for
-/// [`CallError`](crate::CallError): the message names the last error or the
+/// [`CallError`]: the message names the last error or the
 /// rejection, and `source` continues the last error's chain where known.
 impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
