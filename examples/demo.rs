@@ -379,7 +379,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             } else {
                 "(draining)"
             };
-            let state = breaker.state().map(State::as_str).unwrap_or("busy");
+            let state = breaker.state().as_str();
             println!(
                 "{:>5.1}s  {:<14}| {:<44}| {:<44}| {state}",
                 now.as_secs_f64(),
@@ -441,7 +441,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("\nran {:.1} s\n", total.as_secs_f64());
     print_table(&records, hits, sent);
 
-    let m = breaker.metrics().map_err(|r| format!("metrics: {r:?}"))?;
+    let m = breaker.metrics();
     println!(
         "\nbreaker metrics: {} admitted + {} rejected = {} requests sent; of the admitted: \
          {} successes, {} failures, {} stale (finished after the state they began in), \

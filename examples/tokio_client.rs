@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "the blocking thread panicked")?;
     println!("from a thread: {sync_result:?}");
 
-    let m = breaker.metrics()?;
+    let m = breaker.metrics();
     drop(breaker);
     let changes = monitor.await.unwrap_or_default();
     println!(
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rejected.load(Ordering::Relaxed),
         m.successes,
         m.failures,
-        m.slow_calls,
+        m.slow_calls(),
         m.state
     );
     Ok(())

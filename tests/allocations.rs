@@ -117,7 +117,7 @@ fn shared_ops(clock: &MockClock, tally: &Tally) {
             Outcome::of,
         ));
         let _ = (b.state(), b.metrics(), b.retry_after());
-        let _ = b.lock(|inner| inner.open_for(Duration::from_millis(2)));
+        let _ = b.open_for(Duration::from_millis(2));
         clock.advance(Duration::from_millis(3 + round % 3));
         let _ = b.transition_to(State::Closed);
         let _ = (registry.snapshot(), registry.open(), registry.health());

@@ -78,7 +78,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
     ///
     /// assert_eq!(FAN.call_or(|| Ok::<u16, ()>(1_200), 0), 1_200);
-    /// FAN.lock(|b| b.force_open()).unwrap();
+    /// FAN.force_open().unwrap();
     /// assert_eq!(FAN.call_or(|| Ok::<u16, ()>(1_200), 0), 0);
     /// ```
     pub fn call_or<T, E>(&self, f: impl FnOnce() -> Result<T, E>, fallback: T) -> T {

@@ -63,6 +63,7 @@ mod error;
 mod fallback;
 mod future;
 mod health;
+mod machine;
 mod metrics;
 pub mod observe;
 mod permit;
@@ -72,6 +73,7 @@ pub mod registry;
 pub mod retry;
 pub mod shared;
 mod state;
+pub mod tally;
 pub mod window;
 
 pub use backoff::{Backoff, BackoffError, Jitter};
@@ -83,7 +85,7 @@ pub use error::{ConfigError, TransitionError};
 pub use future::TimeoutError;
 pub use health::Health;
 pub use metrics::Metrics;
-pub use observe::{Event, Observer};
+pub use observe::{Event, Interest, Observer};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
 pub use presets::{Preset, Strictness};
 // `registry::Registry` stays under its module: the facade also re-exports

@@ -37,8 +37,10 @@ pub struct Metrics {
     pub successes: u64,
     /// Admitted calls counted as failures.
     pub failures: u64,
-    /// Of the successes and failures, those that were slow.
-    pub slow_calls: u64,
+    /// Of the successes, those slower than the slow-call threshold.
+    pub slow_successes: u64,
+    /// Of the failures, those slower than the slow-call threshold.
+    pub slow_failures: u64,
     /// Admitted calls classified as ignored.
     pub ignored: u64,
     /// Admitted calls cancelled without a result.
@@ -53,8 +55,9 @@ pub struct Metrics {
     pub slow_call_rate_permille: Option<u16>,
     /// Failures in a row, in the current state.
     pub consecutive_failures: u32,
-    /// Successes in a row, in the current state.
-    pub consecutive_successes: u32,
+    /// Half-open: probes that succeeded in this episode (it closes at the
+    /// configured number); 0 in every other state.
+    pub probe_successes: u32,
     /// How many times the breaker opened since it last closed (the backoff step).
     pub open_attempts: u32,
     /// Sum of the durations of counted calls, when the breaker times calls.
@@ -64,6 +67,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Slow calls, successes and failures together.
+    #[must_use]
+    pub const fn slow_calls(&self) -> u64 {
+        self.slow_successes.saturating_add(self.slow_failures)
+    }
+
     /// Admitted calls whose result has not come back yet.
     #[must_use]
     pub const fn in_flight(&self) -> u64 {

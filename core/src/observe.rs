@@ -23,6 +23,7 @@ use crate::{Instant, Reason, Rejected, Rule, State};
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum Event {
     /// The breaker moved from one state to another.
     StateChanged {
@@ -71,14 +72,138 @@ pub enum Event {
         /// When.
         at: Instant,
     },
+    /// A shared breaker's event queue overflowed while events waited for
+    /// delivery: `count` events other than state changes were left out
+    /// here. State changes are never left out (consecutive ones are merged).
+    Dropped {
+        /// How many events were left out.
+        count: u32,
+    },
+}
+
+impl Event {
+    /// The kind of this event, as an [`Interest`] of one bit.
+    #[must_use]
+    pub const fn kind(&self) -> Interest {
+        Interest(match self {
+            Event::StateChanged { .. } => Interest::STATE_CHANGED.0,
+            Event::ThresholdExceeded { .. } => Interest::THRESHOLD.0,
+            Event::Rejected(_) => Interest::REJECTED.0,
+            Event::Success { .. } => Interest::SUCCESS.0,
+            Event::Failure { .. } => Interest::FAILURE.0,
+            Event::Ignored => Interest::IGNORED.0,
+            Event::Cancelled => Interest::CANCELLED.0,
+            Event::Stale => Interest::STALE.0,
+            Event::Reset { .. } => Interest::RESET.0,
+            Event::Dropped { .. } => Interest::DROPPED.0,
+        })
+    }
+}
+
+/// Which kinds of [`Event`] an [`Observer`] wants: a set of bits.
+///
+/// A breaker builds only the events its observer wants, and a shared breaker
+/// keeps its lock-free path only while the observer wants no per-call event
+/// (successes, rejections…): state changes alone never slow a healthy call.
+///
+/// ```
+/// use tripline_core::observe::Interest;
+///
+/// let wanted = Interest::STATE_CHANGED.with(Interest::REJECTED);
+/// assert!(wanted.contains(Interest::REJECTED));
+/// assert!(!wanted.contains(Interest::SUCCESS));
+/// assert!(Interest::NONE.is_empty());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Interest(u16);
+
+impl Interest {
+    /// No event.
+    pub const NONE: Interest = Interest(0);
+    /// [`Event::StateChanged`].
+    pub const STATE_CHANGED: Interest = Interest(1);
+    /// [`Event::ThresholdExceeded`].
+    pub const THRESHOLD: Interest = Interest(1 << 1);
+    /// [`Event::Rejected`].
+    pub const REJECTED: Interest = Interest(1 << 2);
+    /// [`Event::Success`].
+    pub const SUCCESS: Interest = Interest(1 << 3);
+    /// [`Event::Failure`].
+    pub const FAILURE: Interest = Interest(1 << 4);
+    /// [`Event::Ignored`].
+    pub const IGNORED: Interest = Interest(1 << 5);
+    /// [`Event::Cancelled`].
+    pub const CANCELLED: Interest = Interest(1 << 6);
+    /// [`Event::Stale`].
+    pub const STALE: Interest = Interest(1 << 7);
+    /// [`Event::Reset`].
+    pub const RESET: Interest = Interest(1 << 8);
+    /// [`Event::Dropped`].
+    pub const DROPPED: Interest = Interest(1 << 9);
+    /// The events that mark a change of the breaker, not of one call:
+    /// state changes, thresholds, resets and dropped-event reports.
+    pub const CHANGES: Interest = Interest(
+        Interest::STATE_CHANGED.0 | Interest::THRESHOLD.0 | Interest::RESET.0 | Interest::DROPPED.0,
+    );
+    /// The events of single calls: cheap to leave out, costly to build.
+    pub const PER_CALL: Interest = Interest(
+        Interest::REJECTED.0
+            | Interest::SUCCESS.0
+            | Interest::FAILURE.0
+            | Interest::IGNORED.0
+            | Interest::CANCELLED.0
+            | Interest::STALE.0,
+    );
+    /// Every event.
+    pub const ALL: Interest = Interest(Interest::CHANGES.0 | Interest::PER_CALL.0);
+
+    /// Both sets together.
+    #[must_use]
+    pub const fn with(self, other: Interest) -> Interest {
+        Interest(self.0 | other.0)
+    }
+
+    /// Whether every kind in `other` is in this set.
+    #[must_use]
+    pub const fn contains(self, other: Interest) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether any kind in `other` is in this set.
+    #[must_use]
+    pub const fn intersects(self, other: Interest) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether no kind is in this set.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The raw bits, for storing in an atomic.
+    #[must_use]
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// The set with these raw bits (unknown bits are kept, and ignored).
+    #[must_use]
+    pub const fn from_bits(bits: u16) -> Interest {
+        Interest(bits)
+    }
 }
 
 /// Receives a breaker's [`Event`]s, in order.
 ///
 /// `()` is the observer that does nothing and costs nothing. Implement it for
-/// a logger, a metrics exporter, or a channel sender; `on_event` runs on the
-/// caller's thread (for a [`SharedBreaker`](crate::SharedBreaker), after its
-/// lock is released, so it may call back into the breaker).
+/// a logger, a metrics exporter, or a channel sender. For a [`Breaker`](crate::Breaker)
+/// `on_event` runs inside the operation. For a [`SharedBreaker`](crate::SharedBreaker)
+/// events are delivered after its lock is released, in one order for all
+/// threads: an observer may call back into the breaker (the nested
+/// operation's events follow the current ones), and while one thread
+/// delivers, events of other threads' operations join its batch.
 ///
 /// ```
 /// use core::cell::Cell;
@@ -106,9 +231,29 @@ pub trait Observer {
     /// breaker does not even queue them.
     const ENABLED: bool = true;
 
-    /// Called once per event, in order.
+    /// Which events it wants now; read before each operation, so it may
+    /// change while the breaker runs. By default: all, if
+    /// [`ENABLED`](Observer::ENABLED).
+    fn interest(&self) -> Interest {
+        if Self::ENABLED {
+            Interest::ALL
+        } else {
+            Interest::NONE
+        }
+    }
+
+    /// Called once per wanted event, in order.
     fn on_event(&self, event: &Event) {
         let _ = event;
+    }
+
+    /// Called with the events of one or more operations, in order; by
+    /// default `on_event` for each. Override it to deliver a batch to several
+    /// sinks so that one sink's panic does not keep the others from the rest.
+    fn on_events(&self, events: &[Event]) {
+        for event in events {
+            self.on_event(event);
+        }
     }
 }
 
@@ -118,7 +263,13 @@ impl Observer for () {
 
 impl<O: Observer + ?Sized> Observer for &O {
     const ENABLED: bool = O::ENABLED;
+    fn interest(&self) -> Interest {
+        (**self).interest()
+    }
     fn on_event(&self, event: &Event) {
         (**self).on_event(event);
+    }
+    fn on_events(&self, events: &[Event]) {
+        (**self).on_events(events);
     }
 }

@@ -71,6 +71,14 @@ impl RuleSet {
             Rule::SlowCallRate => 4,
         }
     }
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub(crate) const fn from_bits(bits: u8) -> RuleSet {
+        RuleSet(bits)
+    }
+
     pub(crate) fn insert(&mut self, rule: Rule) {
         self.0 |= Self::bit(rule);
     }

@@ -23,20 +23,14 @@ use crate::{Clock, Health, Metrics, Observer, SharedBreaker, State};
 ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
 ///
 /// let managed: &dyn ManagedBreaker = &A;
-/// assert_eq!(managed.state(), Ok(State::Closed));
+/// assert_eq!(managed.state(), State::Closed);
 /// ```
 pub trait ManagedBreaker {
     /// The state now, as [`Breaker::state`](crate::Breaker::state) reports it.
-    ///
-    /// # Errors
-    /// [`Busy`] if called from inside the breaker's own lock.
-    fn state(&self) -> Result<State, Busy>;
+    fn state(&self) -> State;
 
     /// A snapshot of state and counters.
-    ///
-    /// # Errors
-    /// [`Busy`] if called from inside the breaker's own lock.
-    fn metrics(&self) -> Result<Metrics, Busy>;
+    fn metrics(&self) -> Metrics;
 
     /// Back to Closed, as [`Breaker::reset`](crate::Breaker::reset).
     ///
@@ -46,11 +40,11 @@ pub trait ManagedBreaker {
 }
 
 impl<W: Window, C: Clock, O: Observer, L: LockKind> ManagedBreaker for SharedBreaker<W, C, O, L> {
-    fn state(&self) -> Result<State, Busy> {
+    fn state(&self) -> State {
         SharedBreaker::state(self)
     }
 
-    fn metrics(&self) -> Result<Metrics, Busy> {
+    fn metrics(&self) -> Metrics {
         SharedBreaker::metrics(self)
     }
 
@@ -124,9 +118,7 @@ pub struct Snapshot<'a> {
 /// summarise their [`Health`].
 ///
 /// Names are compared as strings; look-ups are a linear scan, which for the
-/// handful of breakers a device has beats hashing. Readers answer
-/// [`Busy`] only when called from inside a breaker's own lock (from its
-/// clock), which a registry user never is.
+/// handful of breakers a device has beats hashing. Reads take no lock.
 ///
 /// ```
 /// use tripline_core::registry::Registry;
@@ -142,12 +134,12 @@ pub struct Snapshot<'a> {
 /// registry.register("modem", &MODEM).unwrap();
 /// assert_eq!(registry.register("imu", &MODEM), Err(RegisterError::DuplicateName));
 ///
-/// registry.get("modem").unwrap().lock(|b| b.force_open()).unwrap();
-/// assert_eq!(registry.open().unwrap().as_slice(), ["modem"]);
-/// assert_eq!(registry.health().unwrap().forced_open, 1);
+/// registry.get("modem").unwrap().force_open().unwrap();
+/// assert_eq!(registry.open().as_slice(), ["modem"]);
+/// assert_eq!(registry.health().forced_open, 1);
 ///
 /// registry.reset_all().unwrap();
-/// assert!(registry.health().unwrap().all_closed());
+/// assert!(registry.health().all_closed());
 /// ```
 pub struct Registry<'a, B: ?Sized, const N: usize> {
     entries: heapless::Vec<(&'a str, &'a B), N>,
@@ -297,9 +289,6 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
 impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// Every breaker's name and metrics, in registration order.
     ///
-    /// # Errors
-    /// [`Busy`] if a breaker's lock was re-entered.
-    ///
     /// ```
     /// use tripline_core::registry::Registry;
     /// use tripline_core::*;
@@ -311,28 +300,25 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// let mut registry = Registry::<_, 2>::new();
     /// registry.register("a", &A).unwrap();
     /// let _ = A.call(|| Err::<(), _>(()));
-    /// let all = registry.snapshot().unwrap();
+    /// let all = registry.snapshot();
     /// assert_eq!((all[0].name, all[0].metrics.failures), ("a", 1));
     /// ```
-    pub fn snapshot(&self) -> Result<heapless::Vec<Snapshot<'a>, N>, Busy> {
+    pub fn snapshot(&self) -> heapless::Vec<Snapshot<'a>, N> {
         let mut out = heapless::Vec::new();
         for (name, breaker) in self.iter() {
             let snapshot = Snapshot {
                 name,
-                metrics: breaker.metrics()?,
+                metrics: breaker.metrics(),
             };
             // As many entries as the registry holds: always room.
             let _ = out.push(snapshot);
         }
-        Ok(out)
+        out
     }
 
     /// The names of the breakers that reject calls because they are open:
     /// [`State::Open`] or [`State::ForcedOpen`] (not half-open), in
     /// registration order.
-    ///
-    /// # Errors
-    /// [`Busy`] if a breaker's lock was re-entered.
     ///
     /// ```
     /// use tripline_core::registry::Registry;
@@ -344,17 +330,17 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     ///
     /// let mut registry = Registry::<_, 2>::new();
     /// registry.register("a", &A).unwrap();
-    /// assert!(registry.open().unwrap().is_empty());
+    /// assert!(registry.open().is_empty());
     /// ```
-    pub fn open(&self) -> Result<heapless::Vec<&'a str, N>, Busy> {
+    pub fn open(&self) -> heapless::Vec<&'a str, N> {
         let mut out = heapless::Vec::new();
         for (name, breaker) in self.iter() {
-            if !breaker.state()?.admits_calls() {
+            if !breaker.state().admits_calls() {
                 // As many names as the registry holds: always room.
                 let _ = out.push(name);
             }
         }
-        Ok(out)
+        out
     }
 
     /// Resets every breaker to Closed, as [`Breaker::reset`](crate::Breaker::reset).
@@ -373,9 +359,9 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     ///
     /// let mut registry = Registry::<_, 2>::new();
     /// registry.register("a", &A).unwrap();
-    /// A.lock(|b| b.force_open()).unwrap();
+    /// A.force_open().unwrap();
     /// registry.reset_all().unwrap();
-    /// assert_eq!(A.state(), Ok(State::Closed));
+    /// assert_eq!(A.state(), State::Closed);
     /// ```
     pub fn reset_all(&self) -> Result<(), Busy> {
         let mut result = Ok(());
@@ -389,9 +375,6 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
 
     /// How many of the breakers are in each state.
     ///
-    /// # Errors
-    /// [`Busy`] if a breaker's lock was re-entered.
-    ///
     /// ```
     /// use tripline_core::registry::Registry;
     /// use tripline_core::*;
@@ -402,14 +385,14 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     ///
     /// let mut registry = Registry::<_, 2>::new();
     /// registry.register("a", &A).unwrap();
-    /// let health = registry.health().unwrap();
+    /// let health = registry.health();
     /// assert_eq!((health.total(), health.closed), (1, 1));
     /// ```
-    pub fn health(&self) -> Result<Health, Busy> {
+    pub fn health(&self) -> Health {
         let mut health = Health::EMPTY;
         for (_, breaker) in self.iter() {
-            health.add(breaker.state()?);
+            health.add(breaker.state());
         }
-        Ok(health)
+        health
     }
 }

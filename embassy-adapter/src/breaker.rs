@@ -8,7 +8,6 @@ use core::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use embassy_sync::blocking_mutex::Mutex;
-use tripline_core::shared::Busy;
 use tripline_core::window::Window;
 use tripline_core::{CallError, Config, Observer, Outcome, SharedBreaker, State, TimeoutError};
 
@@ -45,7 +44,7 @@ pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
 ///     let _ = RADIO.shared().call(|| if ok { Ok(()) } else { Err(()) });
 /// }
 /// on_dma_done(true);
-/// assert_eq!(RADIO.metrics().unwrap().successes, 1);
+/// assert_eq!(RADIO.metrics().successes, 1);
 /// ```
 pub struct EmbassyBreaker<W, M: RawMutex = CriticalSectionRawMutex, O = ()> {
     shared: EmbassySharedBreaker<W, M, O>,
@@ -61,8 +60,6 @@ pub enum NotReady {
     /// Half-open, every probe slot taken, and no half-open time limit: a
     /// slot comes back only when a probe in flight ends.
     ProbesInFlight,
-    /// Called from inside the breaker's own lock.
-    Busy,
 }
 
 impl core::fmt::Display for NotReady {
@@ -70,7 +67,6 @@ impl core::fmt::Display for NotReady {
         f.write_str(match self {
             NotReady::ForcedOpen => "the breaker is forced open",
             NotReady::ProbesInFlight => "every half-open probe slot is taken",
-            NotReady::Busy => "the breaker's lock was re-entered from inside itself",
         })
     }
 }
@@ -89,9 +85,14 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// A breaker reporting its events to `observer`; `const`, for statics.
     #[must_use]
     pub const fn with_observer(config: Config, window: W, observer: O) -> Self {
-        let inner = EmbassySharedBreaker::<W, M, O>::unlocked(config, window, EmbassyClock);
+        let inner = EmbassySharedBreaker::<W, M, O>::unlocked(config, window);
         EmbassyBreaker {
-            shared: SharedBreaker::from_lock(Mutex::new(RefCell::new(inner)), observer),
+            shared: SharedBreaker::from_lock(
+                config,
+                Mutex::new(RefCell::new(inner)),
+                EmbassyClock,
+                observer,
+            ),
         }
     }
 
@@ -154,7 +155,7 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// let clock = async { loop { MockDriver::get().advance(embassy_time::Duration::from_millis(10)); embassy_futures::yield_now().await } };
     /// let Either::First(r) = block_on(select(call, clock)) else { unreachable!() };
     /// assert_eq!(r, Err(TimeoutError::Elapsed(Duration::from_millis(30))));
-    /// assert_eq!(bus.metrics().unwrap().failures, 1);
+    /// assert_eq!(bus.metrics().failures, 1);
     /// ```
     pub async fn call_with_timeout<T, E>(
         &self,
@@ -188,8 +189,8 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// # Errors
     /// When there is no time to wait for, at once, so the caller decides:
     /// [`NotReady::ForcedOpen`] (released only by hand),
-    /// [`NotReady::ProbesInFlight`] (half-open, full, no time limit), or
-    /// [`NotReady::Busy`]. [`wait_until_ready_polling`](Self::wait_until_ready_polling)
+    /// or [`NotReady::ProbesInFlight`] (half-open, full, no time limit).
+    /// [`wait_until_ready_polling`](Self::wait_until_ready_polling)
     /// waits those out instead.
     ///
     /// ```
@@ -200,20 +201,19 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// let b: EmbassyBreaker<CountWindow<8>> = EmbassyBreaker::new(Config::DEFAULT, CountWindow::new());
     /// embassy_futures::block_on(async {
     ///     assert_eq!(b.wait_until_ready().await, Ok(())); // closed: at once
-    ///     b.lock(Breaker::force_open).unwrap();
+    ///     b.force_open().unwrap();
     ///     assert_eq!(b.wait_until_ready().await, Err(NotReady::ForcedOpen));
     /// });
     /// ```
     pub async fn wait_until_ready(&self) -> Result<(), NotReady> {
         loop {
-            let wait = self
-                .shared
-                .lock(|b| match b.retry_after() {
-                    Some(wait) => Ok(wait),
-                    None if b.state() == State::ForcedOpen => Err(NotReady::ForcedOpen),
-                    None => Err(NotReady::ProbesInFlight),
-                })
-                .unwrap_or(Err(NotReady::Busy))?;
+            let wait = match self.shared.retry_after() {
+                Some(wait) => wait,
+                None if self.shared.state() == State::ForcedOpen => {
+                    return Err(NotReady::ForcedOpen)
+                }
+                None => return Err(NotReady::ProbesInFlight),
+            };
             if wait.is_zero() {
                 return Ok(());
             }
@@ -225,17 +225,10 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// breaker has no time to wait for (forced open, half-open full without
     /// a time limit) it sleeps `every` (at least 1 ms) and checks again,
     /// until it would admit a call.
-    ///
-    /// # Errors
-    /// [`Busy`] if called from inside the breaker's own lock.
-    pub async fn wait_until_ready_polling(&self, every: Duration) -> Result<(), Busy> {
+    pub async fn wait_until_ready_polling(&self, every: Duration) {
         let every = every.max(Duration::from_millis(1));
-        loop {
-            match self.wait_until_ready().await {
-                Ok(()) => return Ok(()),
-                Err(NotReady::Busy) => return Err(Busy),
-                Err(NotReady::ForcedOpen | NotReady::ProbesInFlight) => timer_after(every).await,
-            }
+        while self.wait_until_ready().await.is_err() {
+            timer_after(every).await;
         }
     }
 }

@@ -29,12 +29,12 @@
 //!     let r = SENSOR.call_with_timeout(read_temperature(), Duration::from_millis(20)).await;
 //!     assert!(r.is_err());
 //! }
-//! assert_eq!(SENSOR.state(), Ok(State::Open));
+//! assert_eq!(SENSOR.state(), State::Open);
 //! assert!(matches!(SENSOR.call(read_temperature()).await, Err(CallError::Rejected(_))));
 //! // Sleep (no polling) until a probe may go, then try again.
 //! # embassy_time::MockDriver::get().advance(embassy_time::Duration::from_millis(50));
 //! SENSOR.wait_until_ready().await.unwrap();
-//! assert_eq!(SENSOR.state(), Ok(State::HalfOpen));
+//! assert_eq!(SENSOR.state(), State::HalfOpen);
 //! # });
 //! ```
 //!

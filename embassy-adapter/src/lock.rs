@@ -16,24 +16,24 @@ use tripline_core::shared::LockKind;
 ///   embassy-sync panics if it is locked from an interrupt.
 /// - `NoopRawMutex`: tasks of one executor; not `Sync`, so not in a `static`.
 ///
-/// A re-entrant call (the breaker's own clock calling back into it) finds
-/// the `RefCell` borrowed and is refused with the core's `Busy`, instead of
-/// aliasing or panicking.
+/// No user code runs inside the lock; a re-entrant lock would find the
+/// `RefCell` borrowed and be refused with the core's `Busy`, never alias.
+/// The lock-free path counts with the core's `AtomicTally`.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-/// use tripline_core::{shared::Busy, Config, CountWindow, SharedBreaker};
-/// use tripline_embassy::{EmbassyClock, EmbassyLock};
+/// use tripline::{Config, CountWindow, EmbassyClock, EmbassyLock, SharedBreaker};
 ///
 /// let b: SharedBreaker<CountWindow<8>, EmbassyClock, (), EmbassyLock<NoopRawMutex>> =
 ///     SharedBreaker::with_lock(Config::DEFAULT, CountWindow::new(), EmbassyClock, ());
 /// assert_eq!(b.call(|| Ok::<_, ()>(3)), Ok(3));
-/// assert_eq!(b.lock(|_| b.state()), Ok(Err(Busy)));
 /// ```
 pub struct EmbassyLock<M>(PhantomData<M>);
 
 impl<M: RawMutex> LockKind for EmbassyLock<M> {
     type Lock<T> = Mutex<M, RefCell<T>>;
+    type Tally = tripline_core::tally::AtomicTally;
 
     fn new<T>(value: T) -> Self::Lock<T> {
         Mutex::new(RefCell::new(value))

@@ -17,7 +17,7 @@ use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
 use embassy_sync::pubsub::WaitResult;
 use embassy_time::{MockDriver, Timer};
 use tripline_core::{
-    Breaker, CallError, Config, CountWindow, Event, Outcome, RejectReason, State, TimeoutError,
+    CallError, Config, CountWindow, Event, Outcome, RejectReason, State, TimeoutError,
 };
 use tripline_embassy::{EmbassyBreaker, EventChannel, NotReady};
 
@@ -71,7 +71,7 @@ fn trip(b: &Local, failures: u32) {
             Err(CallError::Inner("nak"))
         );
     }
-    assert_eq!(b.state(), Ok(State::Open));
+    assert_eq!(b.state(), State::Open);
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn trips_and_rejects_without_polling_the_work() {
     let r = now(b.call(work));
     assert!(matches!(r, Err(CallError::Rejected(rej)) if rej.reason() == RejectReason::Open));
     assert!(!polled.get(), "a rejected call must not poll its future");
-    let m = b.metrics().unwrap();
+    let m = b.metrics();
     assert_eq!((m.failures, m.rejected), (3, 1));
 }
 
@@ -98,11 +98,11 @@ fn half_open_after_the_open_time_on_the_mock_driver_then_closes() {
     let b = Local::new(config(1, 200), CountWindow::new());
     trip(&b, 1);
     advance(Duration::from_micros(199_999));
-    assert_eq!(b.state(), Ok(State::Open));
+    assert_eq!(b.state(), State::Open);
     advance(Duration::from_micros(1));
-    assert_eq!(b.state(), Ok(State::HalfOpen));
+    assert_eq!(b.state(), State::HalfOpen);
     assert_eq!(now(b.call(async { Ok::<_, ()>(7) })), Ok(7));
-    assert_eq!(b.state(), Ok(State::Closed));
+    assert_eq!(b.state(), State::Closed);
 }
 
 #[test]
@@ -124,10 +124,10 @@ fn a_dropped_call_gives_its_probe_slot_back() {
     );
 
     drop(probe);
-    assert_eq!(b.metrics().unwrap().cancelled, 1);
-    assert_eq!(b.state(), Ok(State::HalfOpen));
+    assert_eq!(b.metrics().cancelled, 1);
+    assert_eq!(b.state(), State::HalfOpen);
     assert_eq!(now(b.call(async { Ok::<_, ()>(1) })), Ok(1));
-    assert_eq!(b.state(), Ok(State::Closed));
+    assert_eq!(b.state(), State::Closed);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn a_timeout_is_a_failure_timed_by_the_breaker_clock() {
         poll_once(call.as_mut()),
         Poll::Ready(Err(TimeoutError::Elapsed(Duration::from_millis(50))))
     );
-    let m = b.metrics().unwrap();
+    let m = b.metrics();
     assert_eq!((m.failures, m.duration_max_us), (1, 50_000));
     assert_eq!(m.state, State::Open);
 
@@ -157,7 +157,7 @@ fn a_timeout_is_a_failure_timed_by_the_breaker_clock() {
     advance(Duration::from_secs(1));
     let fast = now(b.call_with_timeout(async { Ok::<u8, ()>(9) }, Duration::from_millis(50)));
     assert_eq!(fast, Ok(9));
-    assert_eq!(b.state(), Ok(State::Closed));
+    assert_eq!(b.state(), State::Closed);
 }
 
 #[test]
@@ -169,36 +169,36 @@ fn wait_until_ready_wakes_exactly_when_retry_after_elapses() {
     advance(Duration::from_millis(5));
     trip(&b, 1);
     advance(Duration::from_millis(100));
-    assert_eq!(b.retry_after(), Ok(Some(Duration::from_millis(200))));
+    assert_eq!(b.retry_after(), Some(Duration::from_millis(200)));
 
     let mut wait = pin!(b.wait_until_ready());
     assert!(poll_once(wait.as_mut()).is_pending());
     advance(Duration::from_micros(199_999));
     assert!(poll_once(wait.as_mut()).is_pending());
-    assert_eq!(b.state(), Ok(State::Open));
+    assert_eq!(b.state(), State::Open);
     advance(Duration::from_micros(1));
     assert_eq!(poll_once(wait.as_mut()), Poll::Ready(Ok(())));
-    assert_eq!(b.state(), Ok(State::HalfOpen));
+    assert_eq!(b.state(), State::HalfOpen);
 }
 
 #[test]
 fn wait_until_ready_when_forced_open_errs_or_polls() {
     let _serial = serial();
     let b = Local::new(config(1, 300), CountWindow::new());
-    b.lock(Breaker::force_open).unwrap();
+    b.force_open().unwrap();
     assert_eq!(now(b.wait_until_ready()), Err(NotReady::ForcedOpen));
 
     let mut wait = pin!(b.wait_until_ready_polling(Duration::from_millis(20)));
     assert!(poll_once(wait.as_mut()).is_pending());
     advance(Duration::from_millis(20));
     assert!(poll_once(wait.as_mut()).is_pending(), "still forced open");
-    b.lock(Breaker::force_closed).unwrap();
+    b.force_closed().unwrap();
     assert!(
         poll_once(wait.as_mut()).is_pending(),
         "sleeps out its interval"
     );
     advance(Duration::from_millis(20));
-    assert_eq!(poll_once(wait.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(poll_once(wait.as_mut()), Poll::Ready(()));
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn wait_until_ready_with_every_probe_in_flight_errs_or_polls() {
     advance(Duration::from_micros(999));
     assert!(poll_once(wait.as_mut()).is_pending());
     advance(Duration::from_micros(1));
-    assert_eq!(poll_once(wait.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(poll_once(wait.as_mut()), Poll::Ready(()));
 }
 
 #[test]
@@ -232,11 +232,11 @@ fn classifiers_decide_what_counts() {
         other => Outcome::of(other),
     };
     assert_eq!(now(b.call_with(async { Ok(404) }, by_status)), Ok(404));
-    assert_eq!(b.state(), Ok(State::Closed));
+    assert_eq!(b.state(), State::Closed);
     let r = now(b.call_with_timeout_by(async { Ok(503) }, Duration::from_secs(1), by_status));
     assert_eq!(r, Ok(503));
-    assert_eq!(b.state(), Ok(State::Open));
-    let m = b.metrics().unwrap();
+    assert_eq!(b.state(), State::Open);
+    let m = b.metrics();
     assert_eq!((m.successes, m.failures), (1, 1));
 }
 
@@ -321,13 +321,13 @@ fn a_static_breaker_shared_by_two_tasks_and_an_interrupt_counts_exactly() {
         }
     };
     now_many(join(task(0), task(1)));
-    let m = SENSOR.metrics().unwrap();
+    let m = SENSOR.metrics();
     // Tasks: 100 calls, 20 failures. Interrupt: 50 calls (even i), 26
     // successes (i a multiple of 4) and 24 failures.
     assert_eq!(m.permitted, 150);
     assert_eq!((m.successes, m.failures), (106, 44));
     assert_eq!((m.rejected, m.cancelled, m.stale), (0, 0, 0));
-    assert_eq!(SENSOR.state(), Ok(State::Closed));
+    assert_eq!(SENSOR.state(), State::Closed);
 }
 
 /// As [`now`], for joined tasks that yield many times.

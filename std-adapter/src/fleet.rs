@@ -386,7 +386,7 @@ async fn drain<W: Window, C: Clock>(
         let breaker = registry.get(&name);
         let open_for_ms = breaker
             .as_ref()
-            .and_then(|b| b.retry_after().ok().flatten())
+            .and_then(|b| b.retry_after())
             .filter(|_| to == State::Open)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let message = FleetMessage {
@@ -458,17 +458,13 @@ async fn store<W: Window, C: Clock>(
     conn: &mut MultiplexedConnection,
     breaker: &CircuitBreaker<W, C>,
 ) -> bool {
-    let Ok(m) = breaker.metrics() else {
-        return true;
-    };
+    let m = breaker.metrics();
     let entry = FleetEntry {
         replica: shared.config.replica.clone(),
         breaker: breaker.name().to_string(),
         state: m.state,
         retry_after_ms: breaker
             .retry_after()
-            .ok()
-            .flatten()
             .filter(|_| m.state == State::Open)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         rejected: m.rejected,
@@ -549,7 +545,7 @@ impl Shared {
             return;
         };
         let peer = Duration::from_millis(open_for_ms);
-        if breaker.lock(|b| b.follow_peer(peer, cap)) == Ok(true) {
+        if breaker.follow_peer(peer, cap) == Ok(true) {
             self.counts.followed.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -4,11 +4,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use tripline_core::shared::SharedBreaker;
-use tripline_core::{Clock, Config, CountWindow, Event, Observer, SharedPermit, Window};
+use tripline_core::{
+    Clock, Config, CountWindow, Event, Interest, Observer, SharedPermit, State, Window,
+};
 #[cfg(feature = "tokio")]
 use {
     std::future::Future,
-    tripline_core::{Outcome, State, TimeoutError},
+    tripline_core::{Outcome, TimeoutError},
 };
 
 use crate::{EventFn, Hub, StdClock, StdLock};
@@ -47,7 +49,7 @@ pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdShar
 /// for _ in 0..3 {
 ///     let _ = backend.call(|| Err::<(), _>("connection refused"));
 /// }
-/// assert_eq!(backend.state()?, State::Open);
+/// assert_eq!(backend.state(), State::Open);
 /// match backend.call(|| Ok::<_, &str>("never runs")) {
 ///     Err(CallError::Rejected(r)) => assert!(r.retry_after() <= Some(Duration::from_secs(10))),
 ///     other => panic!("{other:?}"),
@@ -145,7 +147,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     ///     };
     ///     let r = b.call_async_with_timeout(slow, Duration::from_secs(1)).await;
     ///     assert!(matches!(r, Err(TimeoutError::Elapsed(_))));
-    ///     assert_eq!(b.metrics().unwrap().failures, 1);
+    ///     assert_eq!(b.metrics().failures, 1);
     /// }
     /// ```
     #[cfg(feature = "tokio")]
@@ -179,7 +181,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     ///     };
     ///     let r = b.call_async_with_timeout_by(status, Duration::from_secs(1), by_status).await;
     ///     assert_eq!(r, Ok(503));
-    ///     assert_eq!(b.metrics().unwrap().failures, 1);
+    ///     assert_eq!(b.metrics().failures, 1);
     /// }
     /// ```
     #[cfg(feature = "tokio")]
@@ -207,7 +209,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let b = CircuitBreaker::new("cache", Default::default());
     /// let mut state = b.watch_state();
-    /// b.lock(Breaker::force_open).unwrap();
+    /// b.force_open().unwrap();
     /// state.changed().await.unwrap();
     /// assert_eq!(*state.borrow(), State::ForcedOpen);
     /// # }
@@ -270,7 +272,7 @@ pub struct CircuitBreakerBuilder<W = DefaultWindow, C = StdClock> {
     config: Config,
     window: W,
     clock: C,
-    callbacks: Vec<EventFn>,
+    callbacks: Vec<(Interest, EventFn)>,
 }
 
 impl<W: Window, C: Clock> CircuitBreakerBuilder<W, C> {
@@ -303,16 +305,72 @@ impl<W: Window, C: Clock> CircuitBreakerBuilder<W, C> {
         }
     }
 
-    /// Calls `f` with every event, in order, after the lock is released, on
-    /// the thread that caused it. `f` may call back into the breaker.
-    pub fn on_event(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.callbacks.push(Box::new(f));
+    /// Calls `f` with every event, in order, after the lock is released.
+    /// `f` may call back into the breaker.
+    ///
+    /// A callback that wants every event (successes included) costs every
+    /// call the lock-free path; [`on_state_change`](Self::on_state_change)
+    /// does not.
+    pub fn on_event(self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.on_events_of(Interest::ALL, f)
+    }
+
+    /// Calls `f` with the events of the kinds in `interest` only, in order.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use tripline::{CircuitBreaker, Interest};
+    ///
+    /// let rejections = Arc::new(AtomicU32::new(0));
+    /// let seen = Arc::clone(&rejections);
+    /// let b = CircuitBreaker::builder("db")
+    ///     .on_events_of(Interest::REJECTED, move |_| {
+    ///         seen.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build();
+    /// b.force_open().unwrap();
+    /// let _ = b.call(|| Ok::<_, ()>(()));
+    /// assert_eq!(rejections.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn on_events_of(
+        mut self,
+        interest: Interest,
+        f: impl Fn(&Event) + Send + Sync + 'static,
+    ) -> Self {
+        self.callbacks.push((interest, Box::new(f)));
         self
     }
 
-    /// Sends every event to `observer` (a core [`Observer`]), as [`on_event`](Self::on_event).
+    /// Calls `f` with every state change, in order: `(from, to)`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::sync::{Arc, Mutex};
+    /// use tripline::{CircuitBreaker, State};
+    ///
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&log);
+    /// let b = CircuitBreaker::builder("db")
+    ///     .on_state_change(move |from, to| sink.lock().unwrap().push((from, to)))
+    ///     .build();
+    /// b.force_open().unwrap();
+    /// assert_eq!(*log.lock().unwrap(), [(State::Closed, State::ForcedOpen)]);
+    /// ```
+    pub fn on_state_change(self, f: impl Fn(State, State) + Send + Sync + 'static) -> Self {
+        self.on_events_of(Interest::STATE_CHANGED, move |e| {
+            if let Event::StateChanged { from, to, .. } = *e {
+                f(from, to);
+            }
+        })
+    }
+
+    /// Sends `observer` (a core [`Observer`]) the events its
+    /// [`interest`](Observer::interest) names when the breaker is built.
     pub fn observer(self, observer: impl Observer + Send + Sync + 'static) -> Self {
-        self.on_event(move |e| observer.on_event(e))
+        let interest = observer.interest();
+        self.on_events_of(interest, move |e| observer.on_event(e))
     }
 
     /// The breaker.

@@ -69,6 +69,7 @@ mod observe;
 mod registry;
 #[cfg(feature = "tokio")]
 mod retry;
+mod tally;
 
 #[cfg(feature = "tokio")]
 pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
@@ -91,3 +92,4 @@ pub use observe::{EventFn, Hub};
 pub use registry::{Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;
+pub use tally::PerThreadTally;

@@ -9,12 +9,12 @@ use tripline_core::shared::LockKind;
 /// re-entrant call from the thread holding it and refuses it (the core turns
 /// that into a typed `Busy`) instead of deadlocking.
 ///
-/// A panic while the lock is held (only a user's clock or a `lock` closure
-/// can panic there) does not poison the breaker: the next caller proceeds.
+/// No user code runs while the lock is held; should a panic happen there
+/// anyway, it does not poison the breaker: the next caller proceeds.
 ///
 /// ```
-/// use tripline_core::{Config, CountWindow, SharedBreaker};
-/// use tripline_std::{StdClock, StdLock};
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::{Config, CountWindow, SharedBreaker, StdClock, StdLock};
 ///
 /// let b: SharedBreaker<CountWindow<8>, StdClock, (), StdLock> =
 ///     SharedBreaker::with_lock(Config::DEFAULT, CountWindow::new(), StdClock::new(), ());
@@ -32,6 +32,7 @@ pub struct StdMutex<T> {
 
 impl LockKind for StdLock {
     type Lock<T> = StdMutex<T>;
+    type Tally = crate::PerThreadTally;
 
     fn new<T>(value: T) -> StdMutex<T> {
         StdMutex {

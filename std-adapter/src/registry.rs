@@ -22,14 +22,14 @@ type Factory<W, C> = dyn Fn(Arc<str>, Config) -> CircuitBreaker<W, C> + Send + S
 /// let registry = Registry::new();
 /// let users = registry.get_or_create("users", Config::DEFAULT);
 /// let orders = registry.get_or_create("orders", Config::DEFAULT);
-/// orders.lock(Breaker::force_open).unwrap();
+/// orders.force_open().unwrap();
 ///
 /// assert_eq!(registry.open(), vec!["orders".to_string()]);
 /// let health = registry.health();
 /// assert_eq!((health.closed, health.forced_open), (1, 1));
 ///
 /// registry.reset_all();
-/// assert_eq!(orders.state(), Ok(State::Closed));
+/// assert_eq!(orders.state(), State::Closed);
 /// # drop(users);
 /// ```
 pub struct Registry<W = DefaultWindow, C = StdClock> {
@@ -127,18 +127,14 @@ impl<W: Window, C: Clock> Registry<W, C> {
         self.read().keys().map(|k| k.to_string()).collect()
     }
 
-    /// Every breaker's metrics, by name. A breaker whose lock is held by the
-    /// calling thread (from inside its own `lock`) is left out.
+    /// Every breaker's metrics, by name.
     #[must_use]
     pub fn snapshot(&self) -> Vec<Snapshot> {
         self.all()
             .into_iter()
-            .filter_map(|b| {
-                let metrics = b.metrics().ok()?;
-                Some(Snapshot {
-                    name: b.name().to_string(),
-                    metrics,
-                })
+            .map(|b| Snapshot {
+                name: b.name().to_string(),
+                metrics: b.metrics(),
             })
             .collect()
     }
@@ -148,7 +144,7 @@ impl<W: Window, C: Clock> Registry<W, C> {
     pub fn open(&self) -> Vec<String> {
         self.all()
             .into_iter()
-            .filter(|b| matches!(b.state(), Ok(State::Open | State::ForcedOpen)))
+            .filter(|b| matches!(b.state(), State::Open | State::ForcedOpen))
             .map(|b| b.name().to_string())
             .collect()
     }
@@ -156,7 +152,7 @@ impl<W: Window, C: Clock> Registry<W, C> {
     /// How many breakers are in each state.
     #[must_use]
     pub fn health(&self) -> Health {
-        self.all().iter().filter_map(|b| b.state().ok()).collect()
+        self.all().iter().map(|b| b.state()).collect()
     }
 
     /// Resets every breaker (see [`Breaker::reset`](tripline_core::Breaker::reset)).

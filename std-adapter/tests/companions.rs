@@ -112,7 +112,7 @@ async fn retry_can_wait_out_the_open_time_and_probe() {
         Duration::from_secs(2),
         "waited exactly retry_after"
     );
-    assert_eq!(b.state(), Ok(State::Closed));
+    assert_eq!(b.state(), State::Closed);
 }
 
 #[tokio::test(start_paused = true)]

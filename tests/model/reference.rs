@@ -187,7 +187,6 @@ pub struct Model {
     probes_out: u32,
     probe_successes: u32,
     streak_failures: u32,
-    streak_successes: u32,
     /// MetricsOnly: rules reached at the last counted outcome.
     reported: Vec<Rule>,
     /// The latest time the breaker has read.
@@ -197,7 +196,8 @@ pub struct Model {
     pub rejected: u64,
     successes: u64,
     failures: u64,
-    slow: u64,
+    slow_successes: u64,
+    slow_failures: u64,
     ignored: u64,
     cancelled: u64,
     stale: u64,
@@ -348,7 +348,6 @@ impl Model {
             probes_out: 0,
             probe_successes: 0,
             streak_failures: 0,
-            streak_successes: 0,
             reported: Vec::new(),
             latest: 0,
             window: MWindow::new(spec),
@@ -356,7 +355,8 @@ impl Model {
             rejected: 0,
             successes: 0,
             failures: 0,
-            slow: 0,
+            slow_successes: 0,
+            slow_failures: 0,
             ignored: 0,
             cancelled: 0,
             stale: 0,
@@ -426,7 +426,6 @@ impl Model {
         self.probes_out = 0;
         self.probe_successes = 0;
         self.streak_failures = 0;
-        self.streak_successes = 0;
         self.reported.clear();
         self.deadline = None;
         match to {
@@ -621,7 +620,25 @@ impl Model {
         out
     }
 
+    /// A success that would change nothing but the success count: a full
+    /// count window without failures or slow calls, no failure streak, no
+    /// rule reported.
+    fn success_is_noop(&self) -> bool {
+        matches!(self.state, State::Closed | State::MetricsOnly)
+            && self.window.cap == Some(self.window.calls.len())
+            && self.window.calls.iter().all(|&(_, f, s)| !f && !s)
+            && self.streak_failures == 0
+            && self.reported.is_empty()
+    }
+
     fn count(&mut self, p: MPermit, failed: bool, open_for: Option<u64>, clock: u64) -> Recorded {
+        // An outcome that may change the state reads the clock first, so a
+        // panicking clock changes nothing.
+        if matches!(self.state, State::Closed | State::MetricsOnly)
+            && (failed || !self.success_is_noop())
+        {
+            self.read(clock);
+        }
         let duration = if self.spec.measures_durations() {
             let d = self.read(clock).saturating_sub(p.started);
             self.dur_sum = self.dur_sum.saturating_add(d);
@@ -640,15 +657,15 @@ impl Model {
         } else {
             self.successes += 1;
         }
-        if slow {
-            self.slow += 1;
+        if slow && failed {
+            self.slow_failures += 1;
+        } else if slow {
+            self.slow_successes += 1;
         }
         if self.state != State::Disabled {
             if failed {
                 self.streak_failures += 1;
-                self.streak_successes = 0;
             } else {
-                self.streak_successes += 1;
                 self.streak_failures = 0;
             }
         }
@@ -807,7 +824,7 @@ impl Model {
                 self.state,
                 self.entered_at,
                 self.window.totals(now),
-                (self.streak_failures, self.streak_successes),
+                (self.streak_failures, self.probe_successes),
                 self.attempts,
             ),
         };
@@ -820,7 +837,8 @@ impl Model {
             rejected: self.rejected,
             successes: self.successes,
             failures: self.failures,
-            slow_calls: self.slow,
+            slow_successes: self.slow_successes,
+            slow_failures: self.slow_failures,
             ignored: self.ignored,
             cancelled: self.cancelled,
             stale: self.stale,
@@ -830,7 +848,7 @@ impl Model {
             slow_call_rate_permille: gated
                 .then(|| (window.slow as u64 * 1000 / window.calls as u64) as u16),
             consecutive_failures: streaks.0,
-            consecutive_successes: streaks.1,
+            probe_successes: streaks.1,
             open_attempts: attempts,
             duration_sum_us: self.dur_sum,
             duration_max_us: self.dur_max,
@@ -945,24 +963,22 @@ impl<'a, W: Window> Subject for &'a Shared<'a, W> {
         self.transition_to(to).expect("not re-entered")
     }
     fn open_for(&mut self, us: u64) {
-        self.lock(|b| b.open_for(Duration::from_micros(us)))
-            .expect("not re-entered");
+        SharedBreaker::open_for(self, Duration::from_micros(us)).expect("not re-entered");
     }
     fn reset(&mut self) {
         SharedBreaker::reset(self).expect("not re-entered");
     }
     fn state(&self) -> State {
-        SharedBreaker::state(self).expect("not re-entered")
+        SharedBreaker::state(self)
     }
     fn metrics(&self) -> Metrics {
-        SharedBreaker::metrics(self).expect("not re-entered")
+        SharedBreaker::metrics(self)
     }
     fn retry_after(&self) -> Option<u64> {
-        self.lock(|b| b.retry_after_micros())
-            .expect("not re-entered")
+        SharedBreaker::retry_after_micros(self)
     }
     fn generation(&self) -> u32 {
-        self.lock(|b| b.generation()).expect("not re-entered")
+        SharedBreaker::generation(self)
     }
     fn take_events(&self) -> Vec<Event> {
         std::mem::take(&mut *self.observer().0.borrow_mut())
@@ -1182,7 +1198,7 @@ fn compare<S: Subject>(
     {
         return Err(format!("{at}: window {:?} over {cap}", m.window));
     }
-    if m.slow_calls > m.successes + m.failures {
+    if m.slow_calls() > m.successes + m.failures {
         return Err(format!("{at}: more slow calls than counted ones {m:?}"));
     }
     Ok(())

@@ -98,6 +98,11 @@ impl<const N: usize> Window for CountWindow<N> {
         self.totals
     }
 
+    fn absorbs_success(&self) -> bool {
+        // Evicting the oldest call, a success, for a success: same contents.
+        self.totals.calls as usize >= N && self.totals.failures == 0 && self.totals.slow == 0
+    }
+
     fn clear(&mut self) {
         // Slots are only read once the ring is full again, by which time every
         // one of them has been overwritten: resetting the totals is enough.

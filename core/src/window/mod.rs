@@ -134,4 +134,12 @@ pub trait Window {
     fn totals(&self, now: Instant) -> Totals;
     /// Forgets every call.
     fn clear(&mut self);
+
+    /// Whether counting one more success (not slow) would leave the totals
+    /// as they are, so a breaker may count it without touching the window.
+    /// `false` (the default) is always correct; [`CountWindow`] says `true`
+    /// when full of calls that neither failed nor were slow.
+    fn absorbs_success(&self) -> bool {
+        false
+    }
 }

@@ -222,7 +222,7 @@ fn shared() {
             |_| any_outcome(),
         )));
         black_box(b.transition_to(any_state()));
-        black_box(b.lock(|inner| inner.open_for(any_duration())));
+        black_box(b.open_for(any_duration()));
         black_box(b.reset());
         black_box((b.state(), b.metrics(), b.retry_after()));
     }

@@ -170,7 +170,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 async fn read_sensor() -> Result<u16, &'static str> {
     // First poll: the breaker admitted this call, so it cannot be open.
     READS.fetch_add(1, Ordering::Relaxed);
-    if SENSOR.state() == Ok(State::Open) {
+    if SENSOR.state() == State::Open {
         READS_WHILE_OPEN.fetch_add(1, Ordering::Relaxed);
     }
     Timer::after_millis(2).await;

@@ -1,0 +1,185 @@
+//! [`Machine`]: everything a breaker decides with, except its window — the
+//! state, its timers, the backoff step, the probes and the streak — and the
+//! reads computed from it (state, retry-after, metrics).
+//!
+//! It is plain data, `Copy`, so a [`SharedBreaker`](crate::SharedBreaker)
+//! can publish it after each locked operation and answer reads without the
+//! lock from the published copy.
+
+use crate::policy::{self, RuleSet};
+use crate::tally::Counts;
+use crate::window::Totals;
+use crate::{Config, Instant, Metrics, State};
+
+/// The decision state of a breaker, and its lifetime counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Machine {
+    pub(crate) state: State,
+    /// Bumped by every state change and reset.
+    pub(crate) generation: u32,
+    /// When the current state began.
+    pub(crate) entered_at: Instant,
+    /// Open: when it may go half-open.
+    pub(crate) open_until: Instant,
+    /// HalfOpen: when the episode times out (`MAX`: never).
+    pub(crate) half_open_deadline: Instant,
+    /// The un-jittered open time of the current backoff step.
+    pub(crate) backoff_step_us: u64,
+    pub(crate) open_attempts: u32,
+    pub(crate) probes_admitted: u32,
+    pub(crate) probe_successes: u32,
+    pub(crate) consecutive_failures: u32,
+    /// MetricsOnly: rules already reported, so each is reported when first reached.
+    pub(crate) reported: RuleSet,
+    /// The latest instant seen: time never goes backwards here.
+    pub(crate) latest: Instant,
+    pub(crate) counts: Counts,
+}
+
+impl Machine {
+    pub(crate) const fn new(config: &Config) -> Machine {
+        Machine {
+            state: config.initial_state,
+            generation: 0,
+            entered_at: Instant::ZERO,
+            open_until: Instant::ZERO,
+            half_open_deadline: Instant::MAX,
+            backoff_step_us: config.open_us,
+            open_attempts: 0,
+            probes_admitted: 0,
+            probe_successes: 0,
+            consecutive_failures: 0,
+            reported: RuleSet::EMPTY,
+            latest: Instant::ZERO,
+            counts: Counts::ZERO,
+        }
+    }
+
+    /// The state a due time-driven transition would enter at `now`, if one is due.
+    pub(crate) fn pending(&self, now: Instant) -> Option<State> {
+        match self.state {
+            State::Open if now >= self.open_until => Some(State::HalfOpen),
+            State::HalfOpen if self.half_open_timed_out(now) => Some(State::Open),
+            _ => None,
+        }
+    }
+
+    /// Whether the half-open episode has outlasted its time limit at `now`.
+    /// `Instant::MAX` means no limit (none configured, or one that saturated):
+    /// a clock reaching `u64::MAX` must not time out an episode without one.
+    pub(crate) fn half_open_timed_out(&self, now: Instant) -> bool {
+        self.half_open_deadline != Instant::MAX && now >= self.half_open_deadline
+    }
+
+    /// Whether every probe slot of the half-open episode is taken.
+    pub(crate) fn probes_full(&self, config: &Config) -> bool {
+        self.probes_admitted >= config.half_open_permits
+    }
+
+    /// How long from `now` until a call may be admitted, if known.
+    pub(crate) fn wait_at(&self, config: &Config, now: Instant) -> Option<u64> {
+        match self.state {
+            State::Open => Some(self.open_until.saturating_micros_since(now)),
+            State::ForcedOpen => None,
+            State::HalfOpen if self.probes_full(config) => (self.half_open_deadline
+                != Instant::MAX)
+                .then(|| self.half_open_deadline.saturating_micros_since(now)),
+            _ => Some(0),
+        }
+    }
+
+    /// The open time the pending half-open time-out will use.
+    fn pending_open_us(&self, config: &Config) -> u64 {
+        let step = if self.open_attempts > 0 {
+            policy::next_step(config, self.backoff_step_us)
+        } else {
+            config.open_us
+        };
+        policy::jittered(config, step, self.generation)
+    }
+
+    /// The state at `now`, due transitions counted as done.
+    pub(crate) fn state_at(&self, now: Instant) -> State {
+        self.pending(now).unwrap_or(self.state)
+    }
+
+    /// Microseconds until a call may be admitted at `now`, if known.
+    pub(crate) fn retry_after_at(&self, config: &Config, now: Instant) -> Option<u64> {
+        match self.pending(now) {
+            Some(State::HalfOpen) => Some(0),
+            Some(_) => Some(self.pending_open_us(config)),
+            None => self.wait_at(config, now),
+        }
+    }
+
+    /// The metrics at `now`, with `window` the window's totals and `extra`
+    /// the counts kept outside the machine (a shared breaker's tally).
+    pub(crate) fn metrics_at(
+        &self,
+        min_calls: u32,
+        window: Totals,
+        extra: Counts,
+        now: Instant,
+    ) -> Metrics {
+        // A due transition is reported as done: the state entered, its start,
+        // and the empty window and streak it starts with.
+        let (state, entered_at, window, streak, probes, open_attempts) = match self.pending(now) {
+            Some(State::HalfOpen) => (
+                State::HalfOpen,
+                self.open_until,
+                Totals::EMPTY,
+                0,
+                0,
+                self.open_attempts,
+            ),
+            Some(to) => (
+                to,
+                now,
+                Totals::EMPTY,
+                0,
+                0,
+                self.open_attempts.saturating_add(1).max(1),
+            ),
+            None => (
+                self.state,
+                self.entered_at,
+                window,
+                self.consecutive_failures,
+                self.probe_successes,
+                self.open_attempts,
+            ),
+        };
+        let gated = window.calls >= min_calls;
+        let c = self.counts.merge(extra);
+        Metrics {
+            state,
+            generation: self.generation,
+            time_in_state_us: now.saturating_micros_since(entered_at),
+            permitted: c.permitted,
+            rejected: c.rejected,
+            successes: c.successes,
+            failures: c.failures,
+            slow_successes: c.slow_successes,
+            slow_failures: c.slow_failures,
+            ignored: c.ignored,
+            cancelled: c.cancelled,
+            stale: c.stale,
+            window,
+            failure_rate_permille: if gated {
+                window.failure_rate_permille()
+            } else {
+                None
+            },
+            slow_call_rate_permille: if gated {
+                window.slow_rate_permille()
+            } else {
+                None
+            },
+            consecutive_failures: streak,
+            probe_successes: probes,
+            open_attempts,
+            duration_sum_us: c.duration_sum_us,
+            duration_max_us: c.duration_max_us,
+        }
+    }
+}

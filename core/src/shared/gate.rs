@@ -1,0 +1,336 @@
+//! [`Gate`]: what a shared breaker publishes after each locked operation, so
+//! that the healthy path and every read can go without the lock.
+//!
+//! - `word`: the state, the generation and whether a success is a no-op,
+//!   with a `WRITING` bit while a new value is being published. The
+//!   lock-free admit, reject and record read it first.
+//! - `until`: when an Open breaker may go half-open, read with `word` for a
+//!   lock-free rejection.
+//! - `view`: the whole [`Machine`] and the window's totals, behind a
+//!   sequence count (a seqlock): what `state`, `retry_after` and `metrics`
+//!   read.
+//!
+//! Only the thread holding the breaker's lock writes; readers retry a
+//! bounded number of times if a write overlaps their read.
+
+use portable_atomic::{fence, AtomicU32, AtomicU64, Ordering};
+
+use crate::machine::Machine;
+use crate::policy::RuleSet;
+use crate::tally::Counts;
+use crate::window::Totals;
+use crate::{Instant, State};
+
+const STATE_MASK: u64 = 0b111;
+/// A success that is on time changes nothing but the count.
+pub(crate) const SUCCESS_IS_NOOP: u64 = 1 << 3;
+const WRITING: u64 = 1 << 4;
+const GENERATION_SHIFT: u32 = 32;
+
+/// A decoded `word`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Word(u64);
+
+impl Word {
+    pub(crate) fn state(self) -> State {
+        match self.0 & STATE_MASK {
+            0 => State::Closed,
+            1 => State::Open,
+            2 => State::HalfOpen,
+            3 => State::ForcedOpen,
+            4 => State::Disabled,
+            _ => State::MetricsOnly,
+        }
+    }
+
+    pub(crate) const fn generation(self) -> u32 {
+        (self.0 >> GENERATION_SHIFT) as u32
+    }
+
+    pub(crate) const fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+
+    const fn writing(self) -> bool {
+        self.0 & WRITING != 0
+    }
+}
+
+const fn state_bits(state: State) -> u64 {
+    match state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+        State::ForcedOpen => 3,
+        State::Disabled => 4,
+        State::MetricsOnly => 5,
+    }
+}
+
+/// 32-bit words of a published view: the machine, then the window's totals.
+const VIEW: usize = 42;
+
+/// How many times a read retries a view overlapped by a write before it
+/// asks for the lock.
+pub(crate) const READ_TRIES: u32 = 64;
+
+/// The published state of a shared breaker.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    word: AtomicU64,
+    until: AtomicU64,
+    /// The latest clock reading of any operation, locked or not.
+    latest: AtomicU64,
+    seq: AtomicU32,
+    view: [AtomicU32; VIEW],
+}
+
+impl Gate {
+    /// The gate of a new breaker, publishing `m` (the machine it starts with).
+    pub(crate) const fn new(m: &Machine) -> Gate {
+        let words = encode(m, Totals::EMPTY);
+        let mut view = [const { AtomicU32::new(0) }; VIEW];
+        let mut i = 0;
+        // i < VIEW, the length of both arrays, so neither the index nor the
+        // increment can go wrong.
+        #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+        while i < VIEW {
+            view[i] = AtomicU32::new(words[i]);
+            i += 1;
+        }
+        Gate {
+            word: AtomicU64::new(word_of(m, false)),
+            until: AtomicU64::new(m.open_until.as_micros()),
+            latest: AtomicU64::new(m.latest.as_micros()),
+            seq: AtomicU32::new(0),
+            view,
+        }
+    }
+
+    /// The word, if no publication is under way.
+    pub(crate) fn word(&self) -> Option<Word> {
+        let w = Word(self.word.load(Ordering::Acquire));
+        (!w.writing()).then_some(w)
+    }
+
+    /// The clock reading `t`, never earlier than any reading before it:
+    /// remembers `t` if it is the latest (the only write a lock-free
+    /// operation makes outside its tally, and only when time has moved).
+    pub(crate) fn observe(&self, t: Instant) -> Instant {
+        let latest = self.latest.load(Ordering::Relaxed);
+        if t.as_micros() > latest {
+            self.latest.fetch_max(t.as_micros(), Ordering::Relaxed);
+            t
+        } else {
+            Instant::from_micros(latest)
+        }
+    }
+
+    /// The latest clock reading seen.
+    pub(crate) fn latest(&self) -> Instant {
+        Instant::from_micros(self.latest.load(Ordering::Relaxed))
+    }
+
+    /// The open deadline that goes with `w`, if `w` is still current.
+    pub(crate) fn until(&self, w: Word) -> Option<Instant> {
+        let until = self.until.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        (self.word.load(Ordering::Relaxed) == w.0).then_some(Instant::from_micros(until))
+    }
+
+    /// Publishes after a locked operation; only the lock holder calls it.
+    /// `noop`: whether a success is a no-op now; `window`: the totals now.
+    /// An unchanged word is not rewritten, so lock-free readers of it are
+    /// not sent to retry.
+    pub(crate) fn publish(&self, m: &Machine, noop: bool, window: Totals) {
+        let word = word_of(m, noop);
+        let old = self.word.load(Ordering::Relaxed);
+        let until = m.open_until.as_micros();
+        if old != word || self.until.load(Ordering::Relaxed) != until {
+            self.word.store(old | WRITING, Ordering::Relaxed);
+            fence(Ordering::Release);
+            self.until.store(until, Ordering::Relaxed);
+            self.word.store(word, Ordering::Release);
+        }
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (slot, value) in self.view.iter().zip(encode(m, window)) {
+            slot.store(value, Ordering::Relaxed);
+        }
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The last published machine and window totals, unless every try
+    /// overlapped a write.
+    pub(crate) fn read(&self) -> Option<(Machine, Totals)> {
+        for _ in 0..READ_TRIES {
+            let before = self.seq.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let mut words = [0u32; VIEW];
+            for (w, slot) in words.iter_mut().zip(&self.view) {
+                *w = slot.load(Ordering::Relaxed);
+            }
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == before {
+                return Some(decode(&words));
+            }
+        }
+        None
+    }
+}
+
+impl Gate {
+    /// The view as it reads now, even if a write overlaps (the lock-free
+    /// reads' last resort; never torn on the provided locks in practice).
+    pub(crate) fn read_any(&self) -> (Machine, Totals) {
+        let mut words = [0u32; VIEW];
+        for (w, slot) in words.iter_mut().zip(&self.view) {
+            *w = slot.load(Ordering::Acquire);
+        }
+        decode(&words)
+    }
+}
+
+const fn word_of(m: &Machine, noop: bool) -> u64 {
+    ((m.generation as u64) << GENERATION_SHIFT)
+        | state_bits(m.state)
+        | if noop { SUCCESS_IS_NOOP } else { 0 }
+}
+
+fn join(lo: u32, hi: u32) -> u64 {
+    u64::from(lo) | (u64::from(hi) << 32)
+}
+
+/// The view's words: sixteen 64-bit values as low and high halves, then
+/// ten 32-bit ones.
+const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
+    let c = &m.counts;
+    let wide = [
+        m.entered_at.as_micros(),
+        m.open_until.as_micros(),
+        m.half_open_deadline.as_micros(),
+        m.backoff_step_us,
+        m.latest.as_micros(),
+        c.permitted,
+        c.rejected,
+        c.successes,
+        c.failures,
+        c.slow_successes,
+        c.slow_failures,
+        c.ignored,
+        c.cancelled,
+        c.stale,
+        c.duration_sum_us,
+        c.duration_max_us,
+    ];
+    let narrow = [
+        state_bits(m.state) as u32 | ((m.reported.bits() as u32) << 8),
+        m.generation,
+        m.open_attempts,
+        m.probes_admitted,
+        m.probe_successes,
+        m.consecutive_failures,
+        t.calls,
+        t.failures,
+        t.slow,
+        0,
+    ];
+    let mut out = [0u32; VIEW];
+    let mut i = 0;
+    // 2 × 16 + 10 = VIEW: every index below is in bounds, and the
+    // shifts and truncations split a u64 into its halves.
+    #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+    while i < VIEW {
+        out[i] = if i < 32 {
+            let x = wide[i / 2];
+            if i % 2 == 0 {
+                x as u32
+            } else {
+                (x >> 32) as u32
+            }
+        } else {
+            narrow[i - 32]
+        };
+        i += 1;
+    }
+    out
+}
+
+fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
+    let wide = |i: usize| {
+        let at = i.saturating_mul(2);
+        join(
+            w.get(at).copied().unwrap_or(0),
+            w.get(at.saturating_add(1)).copied().unwrap_or(0),
+        )
+    };
+    let narrow = |i: usize| w.get(32usize.saturating_add(i)).copied().unwrap_or(0);
+    let head = narrow(0);
+    let machine = Machine {
+        state: Word(u64::from(head) & STATE_MASK).state(),
+        reported: RuleSet::from_bits((head >> 8) as u8),
+        generation: narrow(1),
+        open_attempts: narrow(2),
+        probes_admitted: narrow(3),
+        probe_successes: narrow(4),
+        consecutive_failures: narrow(5),
+        entered_at: Instant::from_micros(wide(0)),
+        open_until: Instant::from_micros(wide(1)),
+        half_open_deadline: Instant::from_micros(wide(2)),
+        backoff_step_us: wide(3),
+        latest: Instant::from_micros(wide(4)),
+        counts: Counts {
+            permitted: wide(5),
+            rejected: wide(6),
+            successes: wide(7),
+            failures: wide(8),
+            slow_successes: wide(9),
+            slow_failures: wide(10),
+            ignored: wide(11),
+            cancelled: wide(12),
+            stale: wide(13),
+            duration_sum_us: wide(14),
+            duration_max_us: wide(15),
+        },
+    };
+    let totals = Totals {
+        calls: narrow(6),
+        failures: narrow(7),
+        slow: narrow(8),
+    };
+    (machine, totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_view_reads_back_as_it_was_written() {
+        let mut m = Machine::new(&crate::Config::DEFAULT);
+        m.state = State::HalfOpen;
+        m.generation = 0xDEAD_BEEF;
+        m.half_open_deadline = Instant::MAX;
+        m.latest = Instant::from_micros(u64::MAX - 1);
+        m.counts.stale = 1 << 40;
+        m.counts.duration_max_us = 77;
+        m.probes_admitted = 3;
+        let t = Totals {
+            calls: 9,
+            failures: 4,
+            slow: 2,
+        };
+        let gate = Gate::new(&Machine::new(&crate::Config::DEFAULT));
+        gate.publish(&m, true, t);
+        assert_eq!(gate.read(), Some((m, t)));
+        let w = gate.word().expect("not writing");
+        assert_eq!(
+            (w.state(), w.generation(), w.has(SUCCESS_IS_NOOP)),
+            (State::HalfOpen, 0xDEAD_BEEF, true)
+        );
+    }
+}

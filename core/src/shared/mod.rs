@@ -1,0 +1,643 @@
+//! [`SharedBreaker`]: the breaker behind `&self`, for interrupt handlers,
+//! several tasks, several threads or several cores.
+//!
+//! A healthy call takes no lock and writes no cache line another thread
+//! writes: the breaker publishes its state in atomics after every locked
+//! operation ([`gate`](self) below), so admitting a call while Closed,
+//! rejecting one while Open, and counting a success that changes nothing
+//! (a full count window without failures, no failure streak) read one
+//! word and add to the [`Tally`] its lock kind provides. Everything that
+//! can change the state — a failure, a slow call, a due transition,
+//! half-open probes, forced states, reset — takes the lock, so every
+//! decision is the core [`Breaker`]'s.
+//!
+//! The lock is a parameter ([`LockKind`]): the provided
+//! [`CriticalSectionLock`] works on any chip through the `critical-section`
+//! crate (the binary picks the implementation, the library never does);
+//! adapters plug in their own, such as a per-breaker mutex on std.
+//! No user code runs while the lock is held but the clock, read once at the
+//! start of an operation, before anything changes. Events wait in the lock and are delivered after it is
+//! released, by one thread at a time, in one order.
+
+mod gate;
+mod permit;
+mod queue;
+
+use core::cell::RefCell;
+use core::ops::Deref;
+use core::time::Duration;
+
+use gate::{Gate, SUCCESS_IS_NOOP};
+use queue::Batch;
+
+pub use permit::{BreakerRef, SharedPermit};
+pub use queue::EventQueue;
+
+use crate::breaker::Reading;
+use crate::machine::Machine;
+use crate::observe::{Interest, Observer};
+use crate::tally::{AtomicTally, Count, Tally};
+use crate::window::{Totals, Window};
+use crate::{
+    Breaker, CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Recorded,
+    RejectReason, Rejected, State, TransitionError,
+};
+
+/// A kind of lock that can guard a value and give `&mut` access to it, and
+/// the [`Tally`] that goes with it.
+///
+/// `with` returns `None` only if the lock is already held by the same
+/// execution context (a re-entrant call), instead of deadlocking or panicking.
+/// No code of a user's runs inside a shared breaker's lock, so with the
+/// provided lock kinds this does not happen.
+pub trait LockKind {
+    /// The lock guarding a `T`.
+    type Lock<T>;
+    /// Where the lock-free operations count.
+    type Tally: Tally;
+    /// Wraps `value` in a lock.
+    fn new<T>(value: T) -> Self::Lock<T>;
+    /// Runs `f` with exclusive access, or returns `None` if re-entered.
+    fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R>;
+}
+
+/// A [`LockKind`] built on `critical_section::with`: interrupts off (or the
+/// binary's chosen implementation) for the length of one breaker operation.
+#[derive(Clone, Copy, Debug)]
+pub struct CriticalSectionLock;
+
+impl LockKind for CriticalSectionLock {
+    type Lock<T> = critical_section::Mutex<RefCell<T>>;
+    type Tally = AtomicTally;
+
+    fn new<T>(value: T) -> Self::Lock<T> {
+        critical_section::Mutex::new(RefCell::new(value))
+    }
+
+    fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        critical_section::with(|cs| {
+            let mut value = lock.borrow(cs).try_borrow_mut().ok()?;
+            Some(f(&mut value))
+        })
+    }
+}
+
+/// The breaker inside a [`SharedBreaker`]'s lock: it has no clock of its
+/// own (the shared breaker lends it its clock) and queues its events.
+pub type Inner<W> = Breaker<W, (), EventQueue>;
+
+/// A lock was re-entered from inside itself; the operation was not performed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Busy;
+
+impl core::fmt::Display for Busy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the breaker's lock was re-entered from inside itself")
+    }
+}
+
+impl core::error::Error for Busy {}
+
+/// A [`Breaker`] usable through `&self`, from a `static`.
+///
+/// Hands out [`SharedPermit`] guards that cancel on drop, so a permit cannot
+/// be lost. The clock `C` is read from several contexts, so a static
+/// shared breaker needs a `Sync` clock.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Config, CountWindow, MockClock, SharedBreaker, State};
+///
+/// static CLOCK: MockClock = MockClock::new();
+/// static SENSOR: SharedBreaker<CountWindow<8>, &MockClock> =
+///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+///
+/// // From a task, an interrupt handler, another core:
+/// let reading = SENSOR.call(|| Ok::<u16, ()>(512));
+/// assert_eq!(reading, Ok(512));
+/// assert_eq!(SENSOR.state(), State::Closed);
+/// ```
+pub struct SharedBreaker<W, C, O = (), L: LockKind = CriticalSectionLock> {
+    gate: Gate,
+    tally: L::Tally,
+    config: Config,
+    min_calls: u32,
+    clock: C,
+    observer: O,
+    inner: L::Lock<Inner<W>>,
+}
+
+impl<W: Window, C: Clock> SharedBreaker<W, C, (), CriticalSectionLock> {
+    /// A shared breaker guarded by a critical section; `const`, for statics.
+    pub const fn new(config: Config, window: W, clock: C) -> Self {
+        Self::with_observer(config, window, clock, ())
+    }
+}
+
+impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLock> {
+    /// As [`new`](SharedBreaker::new), reporting events to `observer`.
+    pub const fn with_observer(config: Config, window: W, clock: C, observer: O) -> Self {
+        let inner = Self::unlocked(config, window);
+        Self::from_lock(
+            config,
+            critical_section::Mutex::new(RefCell::new(inner)),
+            clock,
+            observer,
+        )
+    }
+}
+
+impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+    /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
+    /// it is inside its lock; for adapters whose lock has a `const` constructor.
+    pub const fn unlocked(config: Config, window: W) -> Inner<W> {
+        Breaker::assemble(config, window, (), EventQueue::new())
+    }
+
+    /// A shared breaker over a lock already holding
+    /// [`unlocked`](SharedBreaker::unlocked)'s breaker, made with the same
+    /// `config`; `const`, for statics.
+    pub const fn from_lock(
+        config: Config,
+        inner: L::Lock<Inner<W>>,
+        clock: C,
+        observer: O,
+    ) -> Self {
+        let min_calls = match W::CAPACITY {
+            Some(cap) if cap < config.minimum_calls => cap,
+            _ => config.minimum_calls,
+        };
+        SharedBreaker {
+            gate: Gate::new(&Machine::new(&config)),
+            tally: <L::Tally as Tally>::ZERO,
+            config,
+            min_calls,
+            clock,
+            observer,
+            inner,
+        }
+    }
+
+    /// A shared breaker over any lock kind (what adapters use).
+    pub fn with_lock(config: Config, window: W, clock: C, observer: O) -> Self {
+        Self::from_lock(
+            config,
+            L::new(Self::unlocked(config, window)),
+            clock,
+            observer,
+        )
+    }
+}
+
+impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
+    /// The observer.
+    pub const fn observer(&self) -> &O {
+        &self.observer
+    }
+
+    /// The clock.
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// The time of a locked operation: the shared breaker's clock, read once
+/// when first needed (before anything changes) and remembered as the latest.
+struct Now<'a, C> {
+    clock: &'a C,
+    gate: &'a Gate,
+    at: Option<Instant>,
+}
+
+impl<C: Clock> Reading<()> for Now<'_, C> {
+    fn read(&mut self, _: &()) -> Instant {
+        let (clock, gate) = (self.clock, self.gate);
+        *self.at.get_or_insert_with(|| gate.observe(clock.now()))
+    }
+}
+
+/// What a lock-free attempt came to.
+enum Fast<T> {
+    Done(T),
+    Slow,
+}
+
+impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+    // ----- the locked path -------------------------------------------------
+
+    /// Runs `op` on the breaker under the lock, publishes the result, and
+    /// claims the events to deliver.
+    fn locked<R>(
+        &self,
+        op: impl FnOnce(&mut Inner<W>, &mut Now<'_, C>) -> R,
+    ) -> Result<(R, Option<Batch>), Busy> {
+        let interest = self.observer.interest();
+        L::with(&self.inner, |b| {
+            b.observer().set_interest(interest);
+            let mut now = Now {
+                clock: &self.clock,
+                gate: &self.gate,
+                at: None,
+            };
+            let r = op(b, &mut now);
+            let m = b.machine();
+            self.gate
+                .publish(m, b.success_is_noop(), b.window_totals(m.latest));
+            let batch = if O::ENABLED {
+                b.observer().claim()
+            } else {
+                None
+            };
+            (r, batch)
+        })
+        .ok_or(Busy)
+    }
+
+    /// Delivers `batch`, then whatever other operations queued meanwhile,
+    /// until nothing waits. If an observer panics, the rest waits for the
+    /// next operation.
+    fn deliver(&self, batch: Option<Batch>) {
+        struct Abandon<'a, W, L: LockKind>(&'a L::Lock<Inner<W>>);
+        impl<W, L: LockKind> Drop for Abandon<'_, W, L> {
+            fn drop(&mut self) {
+                let _ = L::with(self.0, |b| b.observer().abandon());
+            }
+        }
+        let Some(mut batch) = batch else { return };
+        let abandon = Abandon::<W, L>(&self.inner);
+        loop {
+            self.observer.on_events(&batch);
+            match L::with(&self.inner, |b| b.observer().next_batch()) {
+                Some(Some(next)) => batch = next,
+                Some(None) => break,
+                None => return,
+            }
+        }
+        core::mem::forget(abandon);
+    }
+
+    /// A locked operation, its events delivered.
+    fn mutate<R>(&self, op: impl FnOnce(&mut Inner<W>, &mut Now<'_, C>) -> R) -> Result<R, Busy> {
+        let (r, batch) = self.locked(op)?;
+        self.deliver(batch);
+        Ok(r)
+    }
+
+    // ----- the lock-free path ----------------------------------------------
+
+    /// Admits in Closed, MetricsOnly and Disabled, and rejects in Open (not
+    /// yet due) and ForcedOpen, without the lock.
+    fn fast_acquire(&self) -> Fast<Result<Permit, Rejected>> {
+        let Some(w) = self.gate.word() else {
+            return Fast::Slow;
+        };
+        match w.state() {
+            State::Closed | State::MetricsOnly | State::Disabled => {
+                let started = if self.config.measures_durations() {
+                    self.gate.observe(self.clock.now())
+                } else {
+                    Instant::ZERO
+                };
+                self.tally.add(Count::Permitted);
+                Fast::Done(Ok(Permit {
+                    generation: w.generation(),
+                    started,
+                }))
+            }
+            _ if self.observer.interest().intersects(Interest::REJECTED) => Fast::Slow,
+            State::ForcedOpen => {
+                self.tally.add(Count::Rejected);
+                Fast::Done(Err(Rejected::new(RejectReason::ForcedOpen, None)))
+            }
+            State::Open => {
+                let now = self.gate.observe(self.clock.now());
+                match self.gate.until(w) {
+                    Some(until) if now < until => {
+                        self.tally.add(Count::Rejected);
+                        let wait = until.saturating_micros_since(now);
+                        Fast::Done(Err(Rejected::new(RejectReason::Open, Some(wait))))
+                    }
+                    _ => Fast::Slow,
+                }
+            }
+            State::HalfOpen => Fast::Slow,
+        }
+    }
+
+    /// Counts, without the lock, an outcome that changes nothing but a
+    /// count: a stale result, an ignored or cancelled call outside
+    /// half-open, a success that is a no-op, anything while Disabled.
+    fn fast_settle(&self, permit: &Permit, outcome: Option<Outcome>) -> Fast<Recorded> {
+        let Some(w) = self.gate.word() else {
+            return Fast::Slow;
+        };
+        let interest = self.observer.interest();
+        if w.generation() != permit.generation {
+            if interest.intersects(Interest::STALE) {
+                return Fast::Slow;
+            }
+            self.tally.add(Count::Stale);
+            return Fast::Done(Recorded::Stale);
+        }
+        let state = w.state();
+        let closed_like = matches!(state, State::Closed | State::MetricsOnly | State::Disabled);
+        let (count, kind, recorded) = match outcome {
+            Some(Outcome::Ignored) if closed_like => {
+                (Count::Ignored, Interest::IGNORED, Recorded::Ignored)
+            }
+            None if closed_like && self.config.on_cancel == OnCancel::Release => {
+                (Count::Cancelled, Interest::CANCELLED, Recorded::Cancelled)
+            }
+            Some(Outcome::Success) if state == State::Disabled || w.has(SUCCESS_IS_NOOP) => {
+                (Count::Success, Interest::SUCCESS, Recorded::Counted)
+            }
+            Some(Outcome::Failure | Outcome::FailureRetryAfter(_)) if state == State::Disabled => {
+                (Count::Failure, Interest::FAILURE, Recorded::Counted)
+            }
+            _ => return Fast::Slow,
+        };
+        if interest.intersects(kind) {
+            return Fast::Slow;
+        }
+        if recorded == Recorded::Counted && self.config.measures_durations() {
+            let took = self
+                .gate
+                .observe(self.clock.now())
+                .saturating_micros_since(permit.started);
+            if self.config.slow_rate_permille > 0 && took > self.config.slow_call_us {
+                return Fast::Slow;
+            }
+            self.tally.add_duration(took);
+        }
+        self.tally.add(count);
+        Fast::Done(recorded)
+    }
+
+    /// Records `outcome` (or cancels, if `None`) for the permit in `slot`,
+    /// which is emptied only once the permit has been given back.
+    fn settle(
+        &self,
+        slot: &mut Option<Permit>,
+        outcome: Option<Outcome>,
+    ) -> Result<Recorded, Busy> {
+        let Some(permit) = slot.as_ref() else {
+            return Ok(Recorded::Stale);
+        };
+        if let Fast::Done(r) = self.fast_settle(permit, outcome) {
+            *slot = None;
+            return Ok(r);
+        }
+        let (r, batch) = self.locked(|b, now| match outcome {
+            Some(outcome) => b.record_at(permit, outcome, now),
+            None => b.cancel_at(permit, now),
+        })?;
+        *slot = None;
+        self.deliver(batch);
+        Ok(r)
+    }
+
+    // ----- calls -----------------------------------------------------------
+
+    /// Asks to make one call; the permit cancels itself if dropped.
+    ///
+    /// # Errors
+    /// [`Rejected`], as [`Breaker::try_acquire`].
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// let permit = BUS.try_acquire().unwrap();
+    /// drop(permit); // never recorded: cancelled, not lost
+    /// assert_eq!(BUS.metrics().cancelled, 1);
+    /// ```
+    pub fn try_acquire(&self) -> Result<SharedPermit<&Self>, Rejected> {
+        Self::try_acquire_via(self)
+    }
+
+    /// As [`try_acquire`](SharedBreaker::try_acquire), for a permit that
+    /// owns its way to the breaker (an `Arc`, say) and so can outlive the
+    /// borrow, as a `'static` future's permit must.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](SharedBreaker::try_acquire).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// // Any `Deref` to the breaker works: `&'static`, `Arc`, `Rc`.
+    /// let permit = SharedBreaker::try_acquire_via(&BUS).unwrap();
+    /// assert_eq!(permit.record(Outcome::Success), Ok(Recorded::Counted));
+    /// ```
+    pub fn try_acquire_via<B: Deref<Target = Self>>(
+        breaker: B,
+    ) -> Result<SharedPermit<B>, Rejected> {
+        if let Fast::Done(result) = breaker.fast_acquire() {
+            return result.map(|p| SharedPermit::new(breaker, p));
+        }
+        match breaker.locked(|b, now| b.acquire_at(now)) {
+            Ok((Ok(permit), batch)) => {
+                // Guarded before any observer runs: a panicking one cancels it.
+                let guarded = SharedPermit::new(breaker, permit);
+                guarded.breaker().deliver(batch);
+                Ok(guarded)
+            }
+            Ok((Err(rejected), batch)) => {
+                breaker.deliver(batch);
+                Err(rejected)
+            }
+            Err(Busy) => {
+                breaker.tally.add(Count::Rejected);
+                Err(Rejected::new(RejectReason::Busy, None))
+            }
+        }
+    }
+
+    /// Runs `f` if admitted, counting `Err` as a failure.
+    ///
+    /// # Errors
+    /// As [`Breaker::call`].
+    pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
+        self.call_with(f, Outcome::of)
+    }
+
+    /// Runs `f` if admitted, recording what `classify` makes of the result.
+    /// The lock is not held while `f` runs.
+    ///
+    /// # Errors
+    /// As [`Breaker::call`].
+    pub fn call_with<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self.try_acquire().map_err(CallError::Rejected)?;
+        let result = f();
+        let _ = permit.record(classify(&result));
+        result.map_err(CallError::Inner)
+    }
+
+    // ----- reads -----------------------------------------------------------
+
+    /// The last published machine and window totals: lock-free, falling
+    /// back to the lock only if writes kept overlapping the read.
+    fn view(&self) -> (Machine, Totals) {
+        if let Some(view) = self.gate.read() {
+            return view;
+        }
+        L::with(&self.inner, |b| {
+            let m = *b.machine();
+            (m, b.window_totals(m.latest))
+        })
+        .unwrap_or_else(|| self.gate.read_any())
+    }
+
+    /// The current time for reads, never before the latest time seen.
+    fn peek_now(&self, m: &Machine) -> Instant {
+        self.clock.now().max(m.latest).max(self.gate.latest())
+    }
+
+    /// [`Breaker::state`], without the lock.
+    pub fn state(&self) -> State {
+        if let Some(w) = self.gate.word() {
+            match w.state() {
+                State::Open => {}
+                State::HalfOpen => {}
+                s => return s,
+            }
+        }
+        let (m, _) = self.view();
+        m.state_at(self.peek_now(&m))
+    }
+
+    /// [`Breaker::metrics`], without the lock for a count window. Counts
+    /// are exact once calls stop, and never go backwards while they run. A
+    /// time window's totals change as time passes, so with one the lock is
+    /// taken for as long as it takes to read them.
+    pub fn metrics(&self) -> Metrics {
+        let (m, window) = if W::NEEDS_CLOCK {
+            let now = self.clock.now().max(self.gate.latest());
+            L::with(&self.inner, |b| {
+                let m = *b.machine();
+                (m, b.window_totals(now.max(m.latest)))
+            })
+            .unwrap_or_else(|| self.view())
+        } else {
+            self.view()
+        };
+        let extra = self.tally.read();
+        let now = self.peek_now(&m);
+        m.metrics_at(self.min_calls, window, extra, now)
+    }
+
+    /// [`Breaker::retry_after`], without the lock.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after_micros().map(Duration::from_micros)
+    }
+
+    /// [`Breaker::retry_after_micros`], without the lock.
+    pub fn retry_after_micros(&self) -> Option<u64> {
+        let (m, _) = self.view();
+        m.retry_after_at(&self.config, self.peek_now(&m))
+    }
+
+    /// [`Breaker::generation`], without the lock.
+    pub fn generation(&self) -> u32 {
+        self.view().0.generation
+    }
+
+    // ----- by hand ---------------------------------------------------------
+
+    /// [`Breaker::transition_to`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered; the inner result carries a [`TransitionError`].
+    pub fn transition_to(&self, to: State) -> Result<Result<(), TransitionError>, Busy> {
+        self.mutate(|b, now| b.transition_at(to, now))
+    }
+
+    /// [`Breaker::force_open`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock> =
+    ///     SharedBreaker::new(Config::DEFAULT, CountWindow::new(), &CLOCK);
+    ///
+    /// BUS.force_open().unwrap();
+    /// assert_eq!(BUS.state(), State::ForcedOpen);
+    /// BUS.force_closed().unwrap();
+    /// assert_eq!(BUS.state(), State::Closed);
+    /// ```
+    pub fn force_open(&self) -> Result<(), Busy> {
+        self.transition_to(State::ForcedOpen).map(drop)
+    }
+
+    /// [`Breaker::force_closed`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn force_closed(&self) -> Result<(), Busy> {
+        self.transition_to(State::Closed).map(drop)
+    }
+
+    /// [`Breaker::disable`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn disable(&self) -> Result<(), Busy> {
+        self.transition_to(State::Disabled).map(drop)
+    }
+
+    /// [`Breaker::metrics_only`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn metrics_only(&self) -> Result<(), Busy> {
+        self.transition_to(State::MetricsOnly).map(drop)
+    }
+
+    /// [`Breaker::reset`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn reset(&self) -> Result<(), Busy> {
+        self.mutate(|b, now| b.reset_at(now))
+    }
+
+    /// [`Breaker::open_for`].
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn open_for(&self, duration: Duration) -> Result<(), Busy> {
+        self.mutate(|b, now| b.open_for_at(duration, now))
+    }
+
+    /// [`Breaker::follow_peer`]: whether it opened.
+    ///
+    /// # Errors
+    /// [`Busy`] if re-entered.
+    pub fn follow_peer(&self, peer_open_for: Duration, cap: Duration) -> Result<bool, Busy> {
+        self.mutate(|b, now| b.follow_peer_at(peer_open_for, cap, now))
+    }
+}
