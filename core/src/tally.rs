@@ -132,27 +132,44 @@ pub enum Count {
 /// adapter gives each thread a slot of its own, which costs a plain load and
 /// store and writes no cache line another thread writes.
 pub trait Tally {
+    /// Where the calling context adds: a thread's own slot, or the tally.
+    /// Valid for the context that asked for it (a synchronous call uses one
+    /// for its admission and its outcome).
+    type Local<'a>: AddTo
+    where
+        Self: 'a;
     /// An empty tally, for `const` construction.
     #[allow(clippy::declare_interior_mutable_const)] // each use is a fresh tally
     const ZERO: Self;
+    /// The calling context's place to add to.
+    fn local(&self) -> Self::Local<'_>;
+    /// Everything counted so far.
+    fn read(&self) -> Counts;
+
+    /// Adds one to `count`.
+    fn add(&self, count: Count) {
+        self.local().add(count);
+    }
+}
+
+/// A place a lock-free operation adds its counts to; from [`Tally::local`].
+pub trait AddTo {
     /// Adds one to `count`.
     fn add(&self, count: Count);
     /// Adds one call's duration to the sum and the maximum.
     fn add_duration(&self, us: u64);
-    /// Everything counted so far.
-    fn read(&self) -> Counts;
 }
 
 /// A [`Tally`] of atomic counters, for any target (on chips without 64-bit
 /// atomics, `portable-atomic` makes each add a short critical section).
 ///
 /// ```
-/// use tripline::tally::{AtomicTally, Count, Tally};
+/// use tripline::tally::{AddTo, AtomicTally, Count, Tally};
 /// # mod tripline { pub use tripline_core::*; }
 ///
 /// let t = AtomicTally::ZERO;
 /// t.add(Count::Success);
-/// t.add_duration(40);
+/// t.local().add_duration(40);
 /// assert_eq!((t.read().successes, t.read().duration_sum_us), (1, 40));
 /// ```
 #[derive(Debug)]
@@ -162,7 +179,24 @@ pub struct AtomicTally {
     duration_max_us: AtomicU64,
 }
 
+impl AddTo for &AtomicTally {
+    #[inline]
+    fn add(&self, count: Count) {
+        if let Some(c) = self.counts.get(count as usize) {
+            c.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    #[inline]
+    fn add_duration(&self, us: u64) {
+        self.duration_sum_us.fetch_add(us, Ordering::Relaxed);
+        self.duration_max_us.fetch_max(us, Ordering::Relaxed);
+    }
+}
+
 impl Tally for AtomicTally {
+    type Local<'a> = &'a AtomicTally;
+
     #[allow(clippy::declare_interior_mutable_const)] // each use is a fresh tally
     const ZERO: Self = AtomicTally {
         counts: [const { AtomicU64::new(0) }; 7],
@@ -170,15 +204,9 @@ impl Tally for AtomicTally {
         duration_max_us: AtomicU64::new(0),
     };
 
-    fn add(&self, count: Count) {
-        if let Some(c) = self.counts.get(count as usize) {
-            c.fetch_add(1, Ordering::Release);
-        }
-    }
-
-    fn add_duration(&self, us: u64) {
-        self.duration_sum_us.fetch_add(us, Ordering::Relaxed);
-        self.duration_max_us.fetch_max(us, Ordering::Relaxed);
+    #[inline]
+    fn local(&self) -> &AtomicTally {
+        self
     }
 
     fn read(&self) -> Counts {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use thread_local::ThreadLocal;
-use tripline_core::tally::{Count, Counts, Tally};
+use tripline_core::tally::{AddTo, Count, Counts, Tally};
 
 /// The [`Tally`] of every std breaker: one cache-line-aligned slot per
 /// thread that has used the breaker, written only by that thread (a load
@@ -16,13 +16,16 @@ use tripline_core::tally::{Count, Counts, Tally};
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-/// use tripline::tally::{Count, Tally};
+/// use tripline::tally::{AddTo, Count, Tally};
 /// use tripline::PerThreadTally;
 ///
 /// let tally = PerThreadTally::ZERO;
 /// std::thread::scope(|s| {
 ///     for _ in 0..4 {
-///         s.spawn(|| (0..1000).for_each(|_| tally.add(Count::Success)));
+///         s.spawn(|| {
+///             let mine = tally.local(); // this thread's slot
+///             (0..1000).for_each(|_| mine.add(Count::Success));
+///         });
 ///     }
 /// });
 /// assert_eq!(tally.read().successes, 4000);
@@ -42,29 +45,61 @@ struct Slot {
 }
 
 /// Adds to a counter only its own thread writes: no read-modify-write needed.
+#[inline(always)]
 fn bump(counter: &AtomicU64, by: u64, order: Ordering) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), order);
 }
 
+impl PerThreadTally {
+    /// This thread's slot.
+    #[inline]
+    fn slot(&self) -> &Slot {
+        match self.slots.get() {
+            Some(slot) => slot,
+            None => self.new_slot(),
+        }
+    }
+
+    /// The first use from this thread: out of line, so the common case stays small.
+    #[cold]
+    #[inline(never)]
+    fn new_slot(&self) -> &Slot {
+        self.slots.get_or_default()
+    }
+}
+
+/// A thread's own slot, from [`Tally::local`]; only that thread writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadSlot<'a>(&'a Slot);
+
+impl AddTo for ThreadSlot<'_> {
+    #[inline]
+    fn add(&self, count: Count) {
+        if let Some(c) = self.0.counts.get(count as usize) {
+            bump(c, 1, Ordering::Release);
+        }
+    }
+
+    #[inline]
+    fn add_duration(&self, us: u64) {
+        bump(&self.0.duration_sum_us, us, Ordering::Relaxed);
+        if us > self.0.duration_max_us.load(Ordering::Relaxed) {
+            self.0.duration_max_us.store(us, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Tally for PerThreadTally {
+    type Local<'a> = ThreadSlot<'a>;
+
     #[allow(clippy::declare_interior_mutable_const)] // each use is a fresh tally
     const ZERO: Self = PerThreadTally {
         slots: ThreadLocal::new(),
     };
 
-    fn add(&self, count: Count) {
-        let slot = self.slots.get_or_default();
-        if let Some(c) = slot.counts.get(count as usize) {
-            bump(c, 1, Ordering::Release);
-        }
-    }
-
-    fn add_duration(&self, us: u64) {
-        let slot = self.slots.get_or_default();
-        bump(&slot.duration_sum_us, us, Ordering::Relaxed);
-        if us > slot.duration_max_us.load(Ordering::Relaxed) {
-            slot.duration_max_us.store(us, Ordering::Relaxed);
-        }
+    #[inline]
+    fn local(&self) -> ThreadSlot<'_> {
+        ThreadSlot(self.slot())
     }
 
     fn read(&self) -> Counts {

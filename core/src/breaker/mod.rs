@@ -146,8 +146,12 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// let result: Result<u16, ()> = Ok(20); // the protected call
     /// assert_eq!(b.record(permit, Outcome::of(&result)), Recorded::Counted);
     /// ```
+    #[inline]
     pub fn try_acquire(&mut self) -> Result<Permit, Rejected> {
-        self.acquire_at(&mut Lazy::default())
+        match self.admit_untimed() {
+            Some(permit) => Ok(permit),
+            None => self.acquire_at(&mut Lazy::default()),
+        }
     }
 
     /// Gives a permit back with the call's outcome, and says what became of it.
@@ -170,6 +174,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// assert_eq!(b.record(late, Outcome::Success), Recorded::Stale);
     /// assert_eq!(b.state(), State::Open);
     /// ```
+    #[inline]
     pub fn record(&mut self, permit: Permit, outcome: Outcome) -> Recorded {
         if outcome == Outcome::Success
             && permit.generation == self.m.generation
@@ -184,7 +189,13 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
             });
             return Recorded::Counted;
         }
-        self.record_at(&permit, outcome, &mut Lazy::default())
+        self.record_slow(&permit, outcome)
+    }
+
+    /// [`record`](Self::record) when the outcome may change more than a count.
+    #[inline(never)]
+    fn record_slow(&mut self, permit: &Permit, outcome: Outcome) -> Recorded {
+        self.record_at(permit, outcome, &mut Lazy::default())
     }
 
     /// Gives back a permit whose call never finished (timed out by the
@@ -268,6 +279,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
         if let Some(permit) = guard.permit.take() {
             guard.breaker.record(permit, outcome);
         }
+        // Given back: nothing left for the guard to do.
+        core::mem::forget(guard);
         result.map_err(CallError::Inner)
     }
 
@@ -358,11 +371,29 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     /// rule reported, and a window that a success leaves as it is (a full
     /// count window without a failure or a slow call). What lets a shared
     /// breaker count such a success without its lock.
+    #[inline]
     pub(crate) fn success_is_noop(&self) -> bool {
         matches!(self.m.state, State::Closed | State::MetricsOnly)
             && self.m.consecutive_failures == 0
             && self.m.reported == RuleSet::EMPTY
             && self.window.absorbs_success()
+    }
+
+    /// Admits without reading the clock where that changes nothing but the
+    /// count: Closed, MetricsOnly or Disabled, not timing calls.
+    #[inline]
+    fn admit_untimed(&mut self) -> Option<Permit> {
+        let untimed = matches!(
+            self.m.state,
+            State::Closed | State::MetricsOnly | State::Disabled
+        ) && !self.config.measures_durations();
+        untimed.then(|| {
+            self.m.counts.bump(Count::Permitted);
+            Permit {
+                generation: self.m.generation,
+                started: Instant::ZERO,
+            }
+        })
     }
 
     /// The time now, never earlier than any time seen before; the clock is
@@ -382,6 +413,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     }
 
     /// [`try_acquire`](Self::try_acquire), reading the clock through `r`.
+    #[inline(never)]
     pub(crate) fn acquire_at(&mut self, r: &mut impl Reading<C>) -> Result<Permit, Rejected> {
         let now = self.timer_now(r);
         self.catch_up(now);

@@ -32,6 +32,7 @@ const GENERATION_SHIFT: u32 = 32;
 pub(crate) struct Word(u64);
 
 impl Word {
+    #[inline]
     pub(crate) fn state(self) -> State {
         match self.0 & STATE_MASK {
             0 => State::Closed,
@@ -43,14 +44,17 @@ impl Word {
         }
     }
 
+    #[inline]
     pub(crate) const fn generation(self) -> u32 {
         (self.0 >> GENERATION_SHIFT) as u32
     }
 
+    #[inline]
     pub(crate) const fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
 
+    #[inline]
     const fn writing(self) -> bool {
         self.0 & WRITING != 0
     }
@@ -108,6 +112,7 @@ impl Gate {
     }
 
     /// The word, if no publication is under way.
+    #[inline]
     pub(crate) fn word(&self) -> Option<Word> {
         let w = Word(self.word.load(Ordering::Acquire));
         (!w.writing()).then_some(w)
@@ -116,6 +121,7 @@ impl Gate {
     /// The clock reading `t`, never earlier than any reading before it:
     /// remembers `t` if it is the latest (the only write a lock-free
     /// operation makes outside its tally, and only when time has moved).
+    #[inline]
     pub(crate) fn observe(&self, t: Instant) -> Instant {
         let latest = self.latest.load(Ordering::Relaxed);
         if t.as_micros() > latest {
@@ -127,11 +133,13 @@ impl Gate {
     }
 
     /// The latest clock reading seen.
+    #[inline]
     pub(crate) fn latest(&self) -> Instant {
         Instant::from_micros(self.latest.load(Ordering::Relaxed))
     }
 
     /// The open deadline that goes with `w`, if `w` is still current.
+    #[inline]
     pub(crate) fn until(&self, w: Word) -> Option<Instant> {
         let until = self.until.load(Ordering::Relaxed);
         fence(Ordering::Acquire);

@@ -36,7 +36,7 @@ pub use queue::EventQueue;
 use crate::breaker::Reading;
 use crate::machine::Machine;
 use crate::observe::{Interest, Observer};
-use crate::tally::{AtomicTally, Count, Tally};
+use crate::tally::{AddTo, AtomicTally, Count, Tally};
 use crate::window::{Totals, Window};
 use crate::{
     Breaker, CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Recorded,
@@ -291,9 +291,16 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
 
     // ----- the lock-free path ----------------------------------------------
 
+    /// Where this context adds its lock-free counts.
+    #[inline(always)]
+    fn tally_local(&self) -> <L::Tally as Tally>::Local<'_> {
+        self.tally.local()
+    }
+
     /// Admits in Closed, MetricsOnly and Disabled, and rejects in Open (not
     /// yet due) and ForcedOpen, without the lock.
-    fn fast_acquire(&self) -> Fast<Result<Permit, Rejected>> {
+    #[inline(always)]
+    fn fast_acquire(&self, tally: &impl AddTo) -> Fast<Result<Permit, Rejected>> {
         let Some(w) = self.gate.word() else {
             return Fast::Slow;
         };
@@ -304,7 +311,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
                 } else {
                     Instant::ZERO
                 };
-                self.tally.add(Count::Permitted);
+                tally.add(Count::Permitted);
                 Fast::Done(Ok(Permit {
                     generation: w.generation(),
                     started,
@@ -312,14 +319,14 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             }
             _ if self.observer.interest().intersects(Interest::REJECTED) => Fast::Slow,
             State::ForcedOpen => {
-                self.tally.add(Count::Rejected);
+                tally.add(Count::Rejected);
                 Fast::Done(Err(Rejected::new(RejectReason::ForcedOpen, None)))
             }
             State::Open => {
                 let now = self.gate.observe(self.clock.now());
                 match self.gate.until(w) {
                     Some(until) if now < until => {
-                        self.tally.add(Count::Rejected);
+                        tally.add(Count::Rejected);
                         let wait = until.saturating_micros_since(now);
                         Fast::Done(Err(Rejected::new(RejectReason::Open, Some(wait))))
                     }
@@ -333,7 +340,13 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// Counts, without the lock, an outcome that changes nothing but a
     /// count: a stale result, an ignored or cancelled call outside
     /// half-open, a success that is a no-op, anything while Disabled.
-    fn fast_settle(&self, permit: &Permit, outcome: Option<Outcome>) -> Fast<Recorded> {
+    #[inline(always)]
+    fn fast_settle(
+        &self,
+        permit: &Permit,
+        outcome: Option<Outcome>,
+        tally: &impl AddTo,
+    ) -> Fast<Recorded> {
         let Some(w) = self.gate.word() else {
             return Fast::Slow;
         };
@@ -342,7 +355,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             if interest.intersects(Interest::STALE) {
                 return Fast::Slow;
             }
-            self.tally.add(Count::Stale);
+            tally.add(Count::Stale);
             return Fast::Done(Recorded::Stale);
         }
         let state = w.state();
@@ -373,15 +386,36 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             if self.config.slow_rate_permille > 0 && took > self.config.slow_call_us {
                 return Fast::Slow;
             }
-            self.tally.add_duration(took);
+            tally.add_duration(took);
         }
-        self.tally.add(count);
+        tally.add(count);
         Fast::Done(recorded)
     }
 
     /// Records `outcome` (or cancels, if `None`) for the permit in `slot`,
     /// which is emptied only once the permit has been given back.
+    #[inline(always)]
     fn settle(
+        &self,
+        slot: &mut Option<Permit>,
+        outcome: Option<Outcome>,
+        tally: &impl AddTo,
+    ) -> Result<Recorded, Busy> {
+        let Some(permit) = slot.as_ref() else {
+            return Ok(Recorded::Stale);
+        };
+        if let Fast::Done(r) = self.fast_settle(permit, outcome, tally) {
+            *slot = None;
+            return Ok(r);
+        }
+        self.settle_locked(slot, outcome)
+    }
+
+    /// [`settle`](Self::settle) under the lock: kept out of line, so the
+    /// lock-free path stays small.
+    #[cold]
+    #[inline(never)]
+    fn settle_locked(
         &self,
         slot: &mut Option<Permit>,
         outcome: Option<Outcome>,
@@ -389,10 +423,6 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         let Some(permit) = slot.as_ref() else {
             return Ok(Recorded::Stale);
         };
-        if let Fast::Done(r) = self.fast_settle(permit, outcome) {
-            *slot = None;
-            return Ok(r);
-        }
         let (r, batch) = self.locked(|b, now| match outcome {
             Some(outcome) => b.record_at(permit, outcome, now),
             None => b.cancel_at(permit, now),
@@ -421,6 +451,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// drop(permit); // never recorded: cancelled, not lost
     /// assert_eq!(BUS.metrics().cancelled, 1);
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Result<SharedPermit<&Self>, Rejected> {
         Self::try_acquire_via(self)
     }
@@ -444,12 +475,21 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// let permit = SharedBreaker::try_acquire_via(&BUS).unwrap();
     /// assert_eq!(permit.record(Outcome::Success), Ok(Recorded::Counted));
     /// ```
+    #[inline]
     pub fn try_acquire_via<B: Deref<Target = Self>>(
         breaker: B,
     ) -> Result<SharedPermit<B>, Rejected> {
-        if let Fast::Done(result) = breaker.fast_acquire() {
-            return result.map(|p| SharedPermit::new(breaker, p));
+        let fast = breaker.fast_acquire(&breaker.tally.local());
+        match fast {
+            Fast::Done(result) => result.map(|p| SharedPermit::new(breaker, p)),
+            Fast::Slow => Self::acquire_locked(breaker),
         }
+    }
+
+    /// [`try_acquire_via`](Self::try_acquire_via) under the lock, out of line.
+    #[cold]
+    #[inline(never)]
+    fn acquire_locked<B: Deref<Target = Self>>(breaker: B) -> Result<SharedPermit<B>, Rejected> {
         match breaker.locked(|b, now| b.acquire_at(now)) {
             Ok((Ok(permit), batch)) => {
                 // Guarded before any observer runs: a panicking one cancels it.
@@ -472,6 +512,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     ///
     /// # Errors
     /// As [`Breaker::call`].
+    #[inline]
     pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
         self.call_with(f, Outcome::of)
     }
@@ -481,12 +522,40 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     ///
     /// # Errors
     /// As [`Breaker::call`].
+    #[inline]
     pub fn call_with<T, E>(
         &self,
         f: impl FnOnce() -> Result<T, E>,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
-        let permit = self.try_acquire().map_err(CallError::Rejected)?;
+        // A synchronous call stays on its thread: one place to count in.
+        let tally = self.tally.local();
+        let permit = match self.fast_acquire(&tally) {
+            Fast::Done(Ok(permit)) => permit,
+            Fast::Done(Err(rejected)) => return Err(CallError::Rejected(rejected)),
+            Fast::Slow => return self.call_locked(f, classify),
+        };
+        // Cancels if `f` or `classify` unwinds.
+        let mut guard = SharedPermit::new(self, permit);
+        let result = f();
+        let outcome = classify(&result);
+        let _ = self.settle(guard.slot(), Some(outcome), &tally);
+        if guard.slot().is_none() {
+            // Given back: nothing left for the guard to do.
+            core::mem::forget(guard);
+        }
+        result.map_err(CallError::Inner)
+    }
+
+    /// [`call_with`](Self::call_with) when admission needs the lock.
+    #[cold]
+    #[inline(never)]
+    fn call_locked<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = Self::acquire_locked(self).map_err(CallError::Rejected)?;
         let result = f();
         let _ = permit.record(classify(&result));
         result.map_err(CallError::Inner)

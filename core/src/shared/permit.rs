@@ -47,16 +47,23 @@ impl<B: BreakerRef> SharedPermit<B> {
         &self.breaker
     }
 
+    /// Where the permit waits until the breaker takes it back.
+    pub(super) fn slot(&mut self) -> &mut Option<Permit> {
+        &mut self.permit
+    }
+
     /// Records the call's outcome, as [`Breaker::record`](crate::Breaker::record).
     ///
     /// # Errors
     /// [`Busy`] if re-entered; the permit is then cancelled on drop instead.
+    #[inline]
     pub fn record(mut self, outcome: Outcome) -> Result<Recorded, Busy> {
         self.breaker.settle(&mut self.permit, Some(outcome))
     }
 }
 
 impl<B: BreakerRef> Drop for SharedPermit<B> {
+    #[inline]
     fn drop(&mut self) {
         if self.permit.is_some() {
             let _ = self.breaker.settle(&mut self.permit, None);
@@ -93,11 +100,13 @@ where
     O: Observer,
     L: LockKind,
 {
+    #[inline]
     fn settle(
         &self,
         slot: &mut Option<Permit>,
         outcome: Option<Outcome>,
     ) -> Result<Recorded, Busy> {
-        SharedBreaker::settle(self, slot, outcome)
+        let breaker: &SharedBreaker<W, C, O, L> = self;
+        breaker.settle(slot, outcome, &breaker.tally_local())
     }
 }

@@ -98,6 +98,7 @@ impl<const N: usize> Window for CountWindow<N> {
         self.totals
     }
 
+    #[inline]
     fn absorbs_success(&self) -> bool {
         // Evicting the oldest call, a success, for a success: same contents.
         self.totals.calls as usize >= N && self.totals.failures == 0 && self.totals.slow == 0
