@@ -189,7 +189,12 @@ impl AddTo for &AtomicTally {
 
     #[inline]
     fn add_duration(&self, us: u64) {
-        self.duration_sum_us.fetch_add(us, Ordering::Relaxed);
+        // Saturating, as the breaker's own sum: the two add up exactly.
+        let _ = self
+            .duration_sum_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |sum| {
+                Some(sum.saturating_add(us))
+            });
         self.duration_max_us.fetch_max(us, Ordering::Relaxed);
     }
 }

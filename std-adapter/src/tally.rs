@@ -46,8 +46,8 @@ struct Slot {
 
 /// Adds to a counter only its own thread writes: no read-modify-write needed.
 #[inline(always)]
-fn bump(counter: &AtomicU64, by: u64, order: Ordering) {
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), order);
+fn bump(counter: &AtomicU64, order: Ordering) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), order);
 }
 
 impl PerThreadTally {
@@ -76,13 +76,18 @@ impl AddTo for ThreadSlot<'_> {
     #[inline]
     fn add(&self, count: Count) {
         if let Some(c) = self.0.counts.get(count as usize) {
-            bump(c, 1, Ordering::Release);
+            bump(c, Ordering::Release);
         }
     }
 
     #[inline]
     fn add_duration(&self, us: u64) {
-        bump(&self.0.duration_sum_us, us, Ordering::Relaxed);
+        // Saturating, as the breaker's own sum: the two add up exactly.
+        let sum = &self.0.duration_sum_us;
+        sum.store(
+            sum.load(Ordering::Relaxed).saturating_add(us),
+            Ordering::Relaxed,
+        );
         if us > self.0.duration_max_us.load(Ordering::Relaxed) {
             self.0.duration_max_us.store(us, Ordering::Relaxed);
         }

@@ -338,8 +338,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     }
 
     /// Counts, without the lock, an outcome that changes nothing but a
-    /// count: a stale result, an ignored or cancelled call outside
-    /// half-open, a success that is a no-op, anything while Disabled.
+    /// count: a stale result or an ignored or cancelled call outside Open
+    /// and HalfOpen, a success that is a no-op, anything while Disabled.
     #[inline(always)]
     fn fast_settle(
         &self,
@@ -351,14 +351,17 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             return Fast::Slow;
         };
         let interest = self.observer.interest();
+        let state = w.state();
         if w.generation() != permit.generation {
-            if interest.intersects(Interest::STALE) {
+            // Open and HalfOpen have timers an operation must catch up with.
+            if interest.intersects(Interest::STALE)
+                || matches!(state, State::Open | State::HalfOpen)
+            {
                 return Fast::Slow;
             }
             tally.add(Count::Stale);
             return Fast::Done(Recorded::Stale);
         }
-        let state = w.state();
         let closed_like = matches!(state, State::Closed | State::MetricsOnly | State::Disabled);
         let (count, kind, recorded) = match outcome {
             Some(Outcome::Ignored) if closed_like => {
