@@ -66,6 +66,10 @@ mod handle;
 mod layer;
 mod lock;
 mod observe;
+#[cfg(feature = "metrics")]
+pub mod prometheus;
+#[cfg(any(feature = "metrics", feature = "dashboard"))]
+mod reading;
 mod registry;
 #[cfg(feature = "tokio")]
 mod retry;
@@ -88,6 +92,8 @@ pub use layer::{
 };
 pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
+#[cfg(feature = "metrics")]
+pub use prometheus::BreakerMetrics;
 pub use registry::{Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;
