@@ -5,7 +5,8 @@
 //! cheap-to-clone `Send + Sync` handle ([`CircuitBreaker`]), a named
 //! [`Registry`], and with features: `tokio` (timeouts, a `watch` of the
 //! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]),
-//! `serde`, `tracing`.
+//! `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
+//! ([`dashboard::router`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,6 +60,8 @@
 #[cfg(feature = "tokio")]
 mod bulkhead;
 mod clock;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 #[cfg(feature = "redis")]
 mod fleet;
 mod handle;

@@ -41,3 +41,10 @@ pub(crate) const fn state_label(state: tripline_core::State) -> &'static str {
         State::MetricsOnly => "metrics_only",
     }
 }
+
+/// Slow calls, successes and failures together (the counters will split
+/// them into `slow_successes` and `slow_failures`).
+#[cfg(feature = "dashboard")]
+pub(crate) const fn slow_calls(metrics: &Metrics) -> u64 {
+    metrics.slow_calls
+}
