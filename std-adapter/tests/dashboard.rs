@@ -378,3 +378,83 @@ async fn the_page_shows_the_breaker_open_then_closed_again() {
     }
     drop(browser);
 }
+
+/// The next `data:` line of an event stream, at most 10 s away.
+async fn next_data(body: &mut hyper::body::Incoming, buffer: &mut String) -> Value {
+    use http_body_util::BodyExt as _;
+    loop {
+        if let Some(at) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..at + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).expect("each message is JSON");
+            }
+            continue;
+        }
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("a message within 10 s")
+            .expect("the stream is open")
+            .expect("a frame");
+        if let Ok(bytes) = frame.into_data() {
+            buffer.push_str(std::str::from_utf8(&bytes).expect("utf-8"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_each_breaker_then_every_change() {
+    let clock: &'static MockClock = Box::leak(Box::new(MockClock::new()));
+    let registry: Arc<Mocked> = Arc::new(Registry::with_factory(move |name, config| {
+        CircuitBreaker::builder(name)
+            .config(config)
+            .window(CountWindow::<16>::new())
+            .clock(clock)
+            .build()
+    }));
+    let config = Config::builder()
+        .consecutive_failures(2)
+        .open_duration(OPEN_FOR)
+        .build()
+        .expect("a valid configuration");
+    let b = registry.get_or_create("db \"main\"", config);
+    let base = serve(Router::new().nest("/d", dashboard::router(Arc::clone(&registry)))).await;
+    let client: Http = Client::builder(TokioExecutor::new()).build_http();
+
+    let page = client
+        .get(format!("{base}/d").parse().expect("a valid url"))
+        .await
+        .expect("the page");
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let resp = client
+        .get(format!("{base}/d/events").parse().expect("a valid url"))
+        .await
+        .expect("the event stream");
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    let mut buffer = String::new();
+
+    let first = next_data(&mut body, &mut buffer).await;
+    assert_eq!(first["name"], json!("db \"main\""));
+    assert_eq!(first["state"], json!("closed"));
+    assert_eq!(first["transitions"], json!([]));
+
+    // Two failures open it. Messages follow the events (several may fold
+    // into one, and a message may read the state before its events arrive):
+    // read until the transition is seen, at most one message per event.
+    let _ = b.call(|| Err::<(), _>(()));
+    let _ = b.call(|| Err::<(), _>(()));
+    let mut seen = Vec::new();
+    let mut last = first;
+    for _ in 0..4 {
+        last = next_data(&mut body, &mut buffer).await;
+        seen.extend(last["transitions"].as_array().cloned().unwrap_or_default());
+        if !seen.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(last["state"], json!("open"));
+    assert_eq!(last["failures"], json!(2));
+    assert_eq!(last["retry_after_ms"], json!(30_000));
+    assert_eq!(seen, vec![json!(["closed", "open"])]);
+}
