@@ -36,6 +36,8 @@ const CASES: &[&str] = &[
     "std_consecutive_metrics_tallied",
     #[cfg(feature = "metrics")]
     "std_consecutive_metrics_handles",
+    #[cfg(feature = "metrics")]
+    "std_consecutive_subscribed",
 ];
 
 fn run(case: &str, n: u64) -> Option<u64> {
@@ -144,6 +146,15 @@ fn run(case: &str, n: u64) -> Option<u64> {
                 })
                 .build();
             (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        // What an open dashboard page costs: one event `broadcast` subscriber
+        // (never read here, so it lags; the send is the same).
+        #[cfg(feature = "metrics")]
+        "std_consecutive_subscribed" => {
+            let b = std_handle(consecutive_config());
+            let events = b.subscribe();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+            drop(events);
         }
         _ => return None,
     }
