@@ -1,6 +1,7 @@
 //! Breakers scraped by Prometheus: `/metrics` in the text format, on loopback.
 //! Run with `cargo run --example prometheus --features metrics,tokio`, then
-//! `curl 127.0.0.1:9898/metrics`.
+//! `curl 127.0.0.1:9898/metrics`. With `--features metrics,dashboard` the
+//! live dashboard is at `http://127.0.0.1:9898/dashboard` too.
 //!
 //! `/work/ok` and `/work/fail` are calls through the breaker `backend`; two
 //! failures in a row open it. Nothing is recorded on a call's path: the
@@ -34,6 +35,8 @@ impl App {
     pub fn new(prometheus: PrometheusHandle) -> Self {
         let metrics = BreakerMetrics::new();
         let registry = Arc::new(Registry::with_factory(metrics.factory()));
+        // Created up front, so the dashboard and `/metrics` show it at once.
+        registry.get_or_create("backend", config());
         App {
             registry,
             metrics,
@@ -65,13 +68,18 @@ async fn scrape(State(app): State<App>) -> String {
     app.prometheus.render()
 }
 
-/// The service: `/work/ok`, `/work/fail`, `/metrics`.
+/// The service: `/work/ok`, `/work/fail`, `/metrics` (and `/dashboard`).
 pub fn router(app: App) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/work/ok", get(|s| work(s, true)))
         .route("/work/fail", get(|s| work(s, false)))
-        .route("/metrics", get(scrape))
-        .with_state(app)
+        .route("/metrics", get(scrape));
+    #[cfg(feature = "dashboard")]
+    let routes = routes.nest(
+        "/dashboard",
+        tripline::dashboard::router(Arc::clone(&app.registry)),
+    );
+    routes.with_state(app)
 }
 
 /// Installs the Prometheus recorder as the global one.
@@ -87,6 +95,8 @@ async fn main() -> std::io::Result<()> {
     let app = App::new(install_recorder());
     let addr = SocketAddr::from(([127, 0, 0, 1], 9898));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("serving http://{addr}/metrics (and /work/ok, /work/fail)");
+    println!(
+        "serving http://{addr}/metrics (and /work/ok, /work/fail, /dashboard with the feature)"
+    );
     axum::serve(listener, router(app)).await
 }

@@ -25,7 +25,8 @@
 //! The breakers are those of the registry when the page connects; a
 //! reload shows breakers created since. While a page is open each of its
 //! breakers has one more `broadcast` subscriber, so each of their events is
-//! also sent to it; with no page open, nothing is.
+//! also sent to it (about 180 instructions and a lock per call, see
+//! `BENCHMARKS.md`); with no page open, nothing is.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -48,6 +49,7 @@ use crate::{CircuitBreaker, Registry};
 const PAGE: &str = include_str!("dashboard.html");
 
 /// The dashboard of `registry`: the page at `/`, its event stream at `/events`.
+/// It nests into a router of any state `S` (its own state is already set).
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
@@ -59,10 +61,11 @@ const PAGE: &str = include_str!("dashboard.html");
 /// let app: axum::Router = axum::Router::new().nest("/breakers", dashboard::router(registry));
 /// # drop(app);
 /// ```
-pub fn router<W, C>(registry: Arc<Registry<W, C>>) -> Router
+pub fn router<W, C, S>(registry: Arc<Registry<W, C>>) -> Router<S>
 where
     W: Window + Send + 'static,
     C: Clock + Send + Sync + 'static,
+    S: Clone + Send + Sync + 'static,
 {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
