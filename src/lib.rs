@@ -8,6 +8,8 @@
 //! | `std` | [`tripline_std`]: `CircuitBreaker` (a `Send + Sync` handle), `Registry`, `StdClock` |
 //! | `tokio` | `TokioClock`, `call_async_with_timeout`, a state `watch`, an event `broadcast` |
 //! | `tower` | `CircuitBreakerLayer` for any tower service |
+//! | `metrics` | `BreakerMetrics`: breakers through the `metrics` facade, Prometheus names |
+//! | `dashboard` | `dashboard::router`: a live HTML page of a `Registry` over server-sent events |
 //! | `serde`, `tracing`, `defmt` | serialization, tracing records, firmware logging |
 //!
 //! ```

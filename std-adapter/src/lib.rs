@@ -5,7 +5,8 @@
 //! cheap-to-clone `Send + Sync` handle ([`CircuitBreaker`]), a named
 //! [`Registry`], and with features: `tokio` (timeouts, a `watch` of the
 //! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]),
-//! `serde`, `tracing`.
+//! `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
+//! ([`dashboard::router`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,6 +60,8 @@
 #[cfg(feature = "tokio")]
 mod bulkhead;
 mod clock;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 #[cfg(feature = "redis")]
 mod fleet;
 mod handle;
@@ -66,6 +69,10 @@ mod handle;
 mod layer;
 mod lock;
 mod observe;
+#[cfg(feature = "metrics")]
+pub mod prometheus;
+#[cfg(any(feature = "metrics", feature = "dashboard"))]
+mod reading;
 mod registry;
 #[cfg(feature = "tokio")]
 mod retry;
@@ -89,6 +96,8 @@ pub use layer::{
 };
 pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
+#[cfg(feature = "metrics")]
+pub use prometheus::BreakerMetrics;
 pub use registry::{Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;

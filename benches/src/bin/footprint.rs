@@ -83,6 +83,17 @@ fn main() {
         size_of::<StdSharedBreaker>(),
     );
 
+    println!("\n## Heap held per breaker, nobody subscribed\n");
+    println!("| case | bytes after construction | bytes after its first call |");
+    println!("|---|---:|---:|");
+    held("tripline std handle", || std_handle(rate_config()), |h| {
+        sink(h.call(|| protected(0)))
+    });
+    held("failsafe, consecutive", failsafe_consecutive, |f| {
+        sink(f.call(|| protected(0)))
+    });
+    held("recloser", recloser_rate, |r| sink(r.call(|| protected(0))));
+
     println!("\n## Heap allocations per closed-state successful call ({CALLS} calls)\n");
     println!("| case | allocations/call | bytes/call |");
     println!("|---|---:|---:|");
@@ -116,6 +127,19 @@ fn main() {
     });
     let r = recloser_rate();
     allocations("recloser", |i| sink(r.call(|| protected(i))));
+}
+
+/// Bytes a breaker holds on the heap once made, and once it has made its
+/// first call (a std breaker's per-thread tally slot is made then).
+fn held<B>(name: &str, make: impl FnOnce() -> B, call: impl FnOnce(&B)) {
+    let region = Region::new(GLOBAL);
+    let breaker = make();
+    let made = region.change();
+    call(&breaker);
+    let called = region.change();
+    let net = |s: stats_alloc::Stats| s.bytes_allocated as i64 - s.bytes_deallocated as i64;
+    println!("| {name} | {} | {} |", net(made), net(called));
+    drop(breaker);
 }
 
 /// Keeps a result alive for the optimiser without using it.

@@ -30,6 +30,14 @@ const CASES: &[&str] = &[
     "tower_tripline",
     "tower_resilience_consecutive",
     "tower_resilience_rate",
+    #[cfg(feature = "metrics")]
+    "std_consecutive_metrics_watched",
+    #[cfg(feature = "metrics")]
+    "std_consecutive_metrics_tallied",
+    #[cfg(feature = "metrics")]
+    "std_consecutive_metrics_handles",
+    #[cfg(feature = "metrics")]
+    "std_consecutive_subscribed",
 ];
 
 fn run(case: &str, n: u64) -> Option<u64> {
@@ -90,6 +98,63 @@ fn run(case: &str, n: u64) -> Option<u64> {
         "tower_resilience_rate" => {
             let mut s = resilience_tower_rate();
             (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        // The `metrics` feature: a breaker that `BreakerMetrics` reports by
+        // folding its counters at scrape time (one scrape, outside the loop)...
+        #[cfg(feature = "metrics")]
+        "std_consecutive_metrics_watched" => {
+            let metrics = tripline_std::BreakerMetrics::new();
+            let b = std_handle(consecutive_config());
+            metrics.watch(&b);
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+            metrics.record();
+        }
+        // ... and one also built with its tally (transitions, rejection
+        // reasons, slow calls) as an event callback.
+        #[cfg(feature = "metrics")]
+        "std_consecutive_metrics_tallied" => {
+            let metrics = tripline_std::BreakerMetrics::new();
+            let b = metrics
+                .builder("bench")
+                .config(consecutive_config())
+                .window(tripline_core::CountWindow::<
+                    { tripline_benches::RATE_WINDOW },
+                >::new())
+                .build();
+            metrics.watch(&b);
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+            metrics.record();
+        }
+        // The design not taken: a Prometheus counter handle registered once,
+        // incremented from an event callback on every success.
+        #[cfg(feature = "metrics")]
+        "std_consecutive_metrics_handles" => {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let successes = metrics::with_local_recorder(
+                &recorder,
+                || metrics::counter!("tripline_calls_total", "breaker" => "bench", "outcome" => "success"),
+            );
+            let b = tripline_std::CircuitBreaker::builder("bench")
+                .config(consecutive_config())
+                .window(tripline_core::CountWindow::<
+                    { tripline_benches::RATE_WINDOW },
+                >::new())
+                .on_event(move |e| {
+                    if let tripline_core::Event::Success { .. } = e {
+                        successes.increment(1);
+                    }
+                })
+                .build();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        // What an open dashboard page costs: one event `broadcast` subscriber
+        // (never read here, so it lags; the send is the same).
+        #[cfg(feature = "metrics")]
+        "std_consecutive_subscribed" => {
+            let b = std_handle(consecutive_config());
+            let events = b.subscribe();
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+            drop(events);
         }
         _ => return None,
     }
