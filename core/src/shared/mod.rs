@@ -55,6 +55,11 @@ pub trait LockKind {
     type Lock<T>;
     /// Where the lock-free operations count.
     type Tally: Tally;
+    /// Whether the lock-free paths run. Where 64-bit atomics are not
+    /// native they would take critical sections of their own, so a lock
+    /// kind may leave them out: every operation then takes the lock (and
+    /// the firmware keeps the smaller code).
+    const LOCK_FREE: bool = true;
     /// Wraps `value` in a lock.
     fn new<T>(value: T) -> Self::Lock<T>;
     /// Runs `f` with exclusive access, or returns `None` if re-entered.
@@ -69,6 +74,9 @@ pub struct CriticalSectionLock;
 impl LockKind for CriticalSectionLock {
     type Lock<T> = critical_section::Mutex<RefCell<T>>;
     type Tally = AtomicTally;
+    /// Lock-free only where 64-bit atomics are native; a single-core chip's
+    /// critical section is a few instructions anyway.
+    const LOCK_FREE: bool = cfg!(target_has_atomic = "64");
 
     fn new<T>(value: T) -> Self::Lock<T> {
         critical_section::Mutex::new(RefCell::new(value))
@@ -212,13 +220,22 @@ impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
 struct Now<'a, C> {
     clock: &'a C,
     gate: &'a Gate,
+    /// Lock-free operations read the clock too: share the latest reading.
+    lock_free: bool,
     at: Option<Instant>,
 }
 
 impl<C: Clock> Reading<()> for Now<'_, C> {
     fn read(&mut self, _: &()) -> Instant {
-        let (clock, gate) = (self.clock, self.gate);
-        *self.at.get_or_insert_with(|| gate.observe(clock.now()))
+        let (clock, gate, shared) = (self.clock, self.gate, self.lock_free);
+        *self.at.get_or_insert_with(|| {
+            let t = clock.now();
+            if shared {
+                gate.observe(t)
+            } else {
+                t
+            }
+        })
     }
 }
 
@@ -243,12 +260,15 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             let mut now = Now {
                 clock: &self.clock,
                 gate: &self.gate,
+                lock_free: L::LOCK_FREE,
                 at: None,
             };
             let r = op(b, &mut now);
-            let m = b.machine();
-            self.gate
-                .publish(m, b.success_is_noop(), b.window_totals(m.latest));
+            if L::LOCK_FREE {
+                let m = b.machine();
+                self.gate
+                    .publish(m, b.success_is_noop(), b.window_totals(m.latest));
+            }
             let batch = if O::ENABLED {
                 b.observer().claim()
             } else {
@@ -301,7 +321,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// yet due) and ForcedOpen, without the lock.
     #[inline(always)]
     fn fast_acquire(&self, tally: &impl AddTo) -> Fast<Result<Permit, Rejected>> {
-        let Some(w) = self.gate.word() else {
+        let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) else {
             return Fast::Slow;
         };
         match w.state() {
@@ -347,7 +367,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         outcome: Option<Outcome>,
         tally: &impl AddTo,
     ) -> Fast<Recorded> {
-        let Some(w) = self.gate.word() else {
+        let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) else {
             return Fast::Slow;
         };
         let interest = self.observer.interest();
@@ -569,14 +589,22 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// The last published machine and window totals: lock-free, falling
     /// back to the lock only if writes kept overlapping the read.
     fn view(&self) -> (Machine, Totals) {
-        if let Some(view) = self.gate.read() {
-            return view;
+        if L::LOCK_FREE {
+            if let Some(view) = self.gate.read() {
+                return view;
+            }
         }
-        L::with(&self.inner, |b| {
+        let locked = L::with(&self.inner, |b| {
             let m = *b.machine();
             (m, b.window_totals(m.latest))
-        })
-        .unwrap_or_else(|| self.gate.read_any())
+        });
+        match locked {
+            Some(view) => view,
+            // Re-entered, which no provided lock kind allows: the last
+            // published view, as it reads.
+            None if L::LOCK_FREE => self.gate.read_any(),
+            None => (Machine::new(&self.config), Totals::EMPTY),
+        }
     }
 
     /// The current time for reads, never before the latest time seen.
@@ -586,7 +614,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
 
     /// [`Breaker::state`], without the lock.
     pub fn state(&self) -> State {
-        if let Some(w) = self.gate.word() {
+        if let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) {
             match w.state() {
                 State::Open => {}
                 State::HalfOpen => {}
@@ -602,7 +630,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// time window's totals change as time passes, so with one the lock is
     /// taken for as long as it takes to read them.
     pub fn metrics(&self) -> Metrics {
-        let (m, window) = if W::NEEDS_CLOCK {
+        let (m, window) = if W::NEEDS_CLOCK || !L::LOCK_FREE {
             let now = self.clock.now().max(self.gate.latest());
             L::with(&self.inner, |b| {
                 let m = *b.machine();
