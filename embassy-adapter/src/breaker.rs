@@ -24,7 +24,7 @@ pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
 /// observer (such as an [`EventChannel`](crate::EventChannel)).
 ///
 /// It is the core's [`SharedBreaker`] (it dereferences to one, for
-/// `state`, `metrics`, `try_acquire`, the sync `call`, `lock`, `reset`),
+/// `state`, `metrics`, `try_acquire`, the sync `call`, `force_open`, `reset`),
 /// plus the async forms that need embassy-time: [`call`](Self::call),
 /// [`call_with_timeout`](Self::call_with_timeout) and
 /// [`wait_until_ready`](Self::wait_until_ready). Every decision, the

@@ -30,10 +30,12 @@ pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdShar
 ///
 /// Cloning is an `Arc` clone: every clone is the same breaker. It derefs to
 /// the core [`SharedBreaker`], so `call`, `call_with`, `call_async`,
-/// `try_acquire`, `state`, `metrics`, `retry_after`, `reset` and `lock` (for
-/// `force_open`, `disable` and the rest) are all here, with one decision
-/// procedure shared with the firmware build. Each breaker has its own lock;
-/// events reach observers after it is released.
+/// `try_acquire`, `state`, `metrics`, `retry_after`, `reset`, `force_open`,
+/// `disable` and the rest are all here, with one decision procedure shared
+/// with the firmware build. A healthy call takes no lock and writes no
+/// cache line another thread writes; each breaker has its own lock for the
+/// calls that change its state, and events reach observers after it is
+/// released. Reads (`state`, `metrics`, `retry_after`) take no lock.
 ///
 /// ```
 /// use std::time::Duration;

@@ -92,17 +92,16 @@ async fn sensor_task(start: Instant) {
         Timer::after_millis(15).await;
     }
 
-    if let Ok(m) = SENSOR.metrics() {
-        println!(
-            "\nbreaker: {:?}; {} admitted ({} ok, {} failed), {} skipped, {} bus reads",
-            m.state,
-            m.permitted,
-            m.successes,
-            m.failures,
-            m.rejected,
-            READS.load(Ordering::Relaxed)
-        );
-    }
+    let m = SENSOR.metrics();
+    println!(
+        "\nbreaker: {:?}; {} admitted ({} ok, {} failed), {} skipped, {} bus reads",
+        m.state,
+        m.permitted,
+        m.successes,
+        m.failures,
+        m.rejected,
+        READS.load(Ordering::Relaxed)
+    );
     // Let the monitor print the last events, then end the example.
     Timer::after_millis(5).await;
     std::process::exit(0);
