@@ -3,21 +3,28 @@
 //!
 //! A healthy call takes no lock and writes no cache line another thread
 //! writes: the breaker publishes its state in atomics after every locked
-//! operation ([`gate`](self) below), so admitting a call while Closed,
-//! rejecting one while Open, and counting a success that changes nothing
-//! (a full count window without failures, no failure streak) read one
-//! word and add to the [`Tally`] its lock kind provides. Everything that
-//! can change the state — a failure, a slow call, a due transition,
-//! half-open probes, forced states, reset — takes the lock, so every
-//! decision is the core [`Breaker`]'s.
+//! operation, so admitting a call while Closed, rejecting one while Open,
+//! and counting a success that changes nothing (a full count window without
+//! failures or slow calls, no failure streak) read one word and add to the
+//! [`Tally`] its lock kind provides. Everything that can change the state —
+//! a failure, a slow call, a due transition, half-open probes, forced
+//! states, reset — takes the lock, so every decision is the core
+//! [`Breaker`]'s. Reads (`state`, `retry_after`, `metrics`) take no lock
+//! either. A lock kind may leave the lock-free paths out
+//! ([`LockKind::LOCK_FREE`]); the critical-section lock does on chips
+//! without native 64-bit atomics, where they would cost more than the lock.
+//!
+//! With a [`TimeWindow`](crate::TimeWindow), successes take the lock: its
+//! buckets age with time, so a success is never known to change nothing.
 //!
 //! The lock is a parameter ([`LockKind`]): the provided
 //! [`CriticalSectionLock`] works on any chip through the `critical-section`
 //! crate (the binary picks the implementation, the library never does);
 //! adapters plug in their own, such as a per-breaker mutex on std.
 //! No user code runs while the lock is held but the clock, read once at the
-//! start of an operation, before anything changes. Events wait in the lock and are delivered after it is
-//! released, by one thread at a time, in one order.
+//! start of an operation, before anything changes. Events wait in the lock
+//! and are delivered after it is released, by one thread at a time, in one
+//! order.
 
 mod gate;
 mod permit;
@@ -95,6 +102,10 @@ impl LockKind for CriticalSectionLock {
 pub type Inner<W> = Breaker<W, (), EventQueue>;
 
 /// A lock was re-entered from inside itself; the operation was not performed.
+///
+/// Only the breaker's clock runs inside its lock, so only a clock that calls
+/// back into its own breaker meets `Busy` (a refused admission is counted
+/// as a rejection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Busy;
