@@ -17,7 +17,9 @@ use recloser::Recloser;
 use tower::util::ServiceFn;
 use tower_layer::Layer;
 use tower_service::Service;
-use tripline_core::{Breaker, Config, CountWindow, MockClock, TimeWindow};
+use layered::Execute;
+use seatbelt::RecoveryInfo;
+use tripline_core::{Breaker, Config, CountWindow, MockClock, SharedBreaker, TimeWindow};
 use tripline_std::{CircuitBreaker, CircuitBreakerLayer, CircuitBreakerService, StdClock};
 
 /// How long every breaker stays open once tripped: long enough that an
@@ -55,6 +57,10 @@ pub type CoreCountBreaker<C = StdClock> = Breaker<CountWindow<RATE_WINDOW>, C>;
 
 /// The `&mut` core over a 30-bucket, 30-second time window.
 pub type CoreTimeBreaker = Breaker<TimeWindow<30>, StdClock>;
+
+/// The core's shared breaker (`&self`, critical-section lock, lock-free
+/// healthy path) over a count window, shared between threads by an `Arc`.
+pub type CoreShared = SharedBreaker<CountWindow<RATE_WINDOW>, StdClock>;
 
 /// The shared std handle over a count window.
 pub type StdHandle = CircuitBreaker<CountWindow<RATE_WINDOW>, StdClock>;
@@ -112,6 +118,12 @@ pub fn core_time(config: Config) -> CoreTimeBreaker {
     Breaker::new(config, window, StdClock::new())
 }
 
+/// The core's [`SharedBreaker`] with `config`, a count window and the std clock.
+#[must_use]
+pub fn core_shared(config: Config) -> CoreShared {
+    SharedBreaker::new(config, CountWindow::new(), StdClock::new())
+}
+
 /// The `&mut` core with the consecutive configuration on a mock clock,
 /// already open (tripped by [`CONSECUTIVE`] failures).
 #[must_use]
@@ -164,6 +176,68 @@ pub fn recloser_rate() -> Recloser {
         .closed_len(RATE_WINDOW)
         .open_wait(OPEN_FOR)
         .build()
+}
+
+/// What [`seatbelt`] sees: a request and the protected function's result.
+pub type SeatbeltOut = Result<u64, Fault>;
+
+/// seatbelt's breaker, driven through its own (`layered`) service trait:
+/// `execute(&self, request)`, an async call completed here by [`now`].
+pub type SeatbeltDirect = seatbelt::breaker::Breaker<u64, SeatbeltOut, Execute<BareFn>>;
+
+/// seatbelt's breaker around the bare tower service, as a tower service.
+pub type SeatbeltTower = seatbelt::breaker::Breaker<u64, SeatbeltOut, Bare>;
+
+/// seatbelt's layer at a 50 % failure rate once [`RATE_WINDOW`] calls are
+/// in, open for [`OPEN_FOR`]: its only model is a failure rate over a
+/// sampling duration (30 s here, its default), so this matches
+/// [`rate_config`] on a first full window. `Err` counts as a failure.
+fn seatbelt_layer() -> seatbelt::breaker::BreakerLayer<u64, SeatbeltOut> {
+    // seatbelt reads the time from a `tick` clock; the breaker registers no
+    // timers, so the clock's timer driver is not needed.
+    let (clock, _driver) = tick::runtime::InactiveClock::default().activate();
+    let context = seatbelt::ResilienceContext::new(&clock).name("bench");
+    seatbelt::breaker::Breaker::layer("bench", &context)
+        .recovery_with(|out: &SeatbeltOut, _| match out {
+            Ok(_) => RecoveryInfo::never(),
+            Err(_) => RecoveryInfo::retry(),
+        })
+        .rejected_input_error(|_, _| Fault)
+        .failure_threshold(0.5)
+        .min_throughput(RATE_WINDOW as u32)
+        .sampling_duration(Duration::from_secs(30))
+        .break_duration(OPEN_FOR)
+}
+
+/// seatbelt around [`protected`], called through `execute(&self)`.
+#[must_use]
+pub fn seatbelt_rate() -> SeatbeltDirect {
+    seatbelt_layer().layer(Execute::new(bare_call as BareFn))
+}
+
+/// seatbelt around the bare service, as a tower service.
+#[must_use]
+pub fn seatbelt_tower_rate() -> SeatbeltTower {
+    seatbelt_layer().layer(bare())
+}
+
+/// One call through seatbelt's own service trait, completed on the calling
+/// thread (its future never waits: the protected function is synchronous).
+pub fn seatbelt_call(svc: &SeatbeltDirect, request: u64) -> SeatbeltOut {
+    now(layered::Service::execute(svc, request))
+}
+
+/// Polls `future` to completion on the calling thread with a no-op waker,
+/// retrying at once on `Pending` (no runtime in the measurement).
+pub fn now<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 // ----- tower ---------------------------------------------------------------
@@ -255,6 +329,13 @@ pub fn trip_service<S: Service<u64>>(svc: &mut S) {
     }
 }
 
+/// Trips seatbelt by calling it with failing requests until it rejects one.
+pub fn seatbelt_trip(svc: &SeatbeltDirect) {
+    for _ in 0..10 * RATE_WINDOW {
+        let _ = seatbelt_call(svc, u64::MAX);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The breakers compared side by side must trip at the same point, or
@@ -295,6 +376,25 @@ mod tests {
         }
         fn admits(&mut self) -> bool {
             self.try_acquire().is_ok()
+        }
+    }
+
+    impl Subject for CoreShared {
+        fn feed(&mut self, ok: bool) {
+            let _ = self.call(|| protected(input(ok)));
+        }
+        fn admits(&mut self) -> bool {
+            self.try_acquire().is_ok()
+        }
+    }
+
+    impl Subject for SeatbeltDirect {
+        fn feed(&mut self, ok: bool) {
+            let _ = seatbelt_call(self, input(ok));
+        }
+        fn admits(&mut self) -> bool {
+            // Like recloser: a counted call that succeeds, asked last.
+            seatbelt_call(self, 1).is_ok()
         }
     }
 
@@ -345,11 +445,16 @@ mod tests {
     fn consecutive_breakers_trip_on_the_fifth_failure_in_a_row() {
         let four = consecutive_failures(CONSECUTIVE - 1);
         let five = consecutive_failures(CONSECUTIVE);
-        let cases: [(&str, bool, bool); 5] = [
+        let cases: [(&str, bool, bool); 6] = [
             (
                 "tripline core",
                 admits_after(core_count(consecutive_config()), four.clone()),
                 admits_after(core_count(consecutive_config()), five.clone()),
+            ),
+            (
+                "tripline shared core",
+                admits_after(core_shared(consecutive_config()), four.clone()),
+                admits_after(core_shared(consecutive_config()), five.clone()),
             ),
             (
                 "tripline handle",
@@ -407,11 +512,26 @@ mod tests {
             ending_with(RATE_WINDOW + 1, half - 1),
             ending_with(RATE_WINDOW + 1, half),
         );
-        let cases: [(&str, bool, bool); 4] = [
+        let cases: [(&str, bool, bool); 7] = [
             (
                 "tripline core",
                 admits_after(core_count(rate_config()), below.clone()),
                 admits_after(core_count(rate_config()), at.clone()),
+            ),
+            (
+                "tripline shared core",
+                admits_after(core_shared(rate_config()), below.clone()),
+                admits_after(core_shared(rate_config()), at.clone()),
+            ),
+            (
+                "seatbelt",
+                admits_after(seatbelt_rate(), below.clone()),
+                admits_after(seatbelt_rate(), at.clone()),
+            ),
+            (
+                "seatbelt tower",
+                admits_after(Tower(seatbelt_tower_rate()), below.clone()),
+                admits_after(Tower(seatbelt_tower_rate()), at.clone()),
             ),
             (
                 "tripline handle",
@@ -449,5 +569,11 @@ mod tests {
             !Tower(svc).admits(),
             "the tripped tower-resilience layer admits"
         );
+        let mut sb = seatbelt_rate();
+        seatbelt_trip(&sb);
+        assert!(!sb.admits(), "the tripped seatbelt admits");
+        let mut svc = seatbelt_tower_rate();
+        trip_service(&mut svc);
+        assert!(!Tower(svc).admits(), "the tripped seatbelt layer admits");
     }
 }

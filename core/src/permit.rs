@@ -89,19 +89,23 @@ pub enum RejectReason {
     Busy,
 }
 
-/// A call that was not admitted: why, and when to try again.
+/// A call that was not admitted: why, and when to try again. It prints in
+/// units a person reads (`retry in 1.5 s`).
 ///
 /// ```
-/// use tripline_core::{Breaker, Config, CountWindow, MockClock, RejectReason};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Breaker, Config, CountWindow, MockClock, RejectReason};
 /// use core::time::Duration;
 ///
 /// let clock = MockClock::new();
 /// let cfg = Config::builder().consecutive_failures(1).open_duration(Duration::from_secs(2)).build().unwrap();
 /// let mut b = Breaker::new(cfg, CountWindow::<4>::new(), &clock);
 /// let _ = b.call(|| Err::<(), _>("down"));
+/// clock.advance(Duration::from_millis(500));
 /// let rejected = b.try_acquire().unwrap_err();
 /// assert_eq!(rejected.reason(), RejectReason::Open);
-/// assert_eq!(rejected.retry_after(), Some(Duration::from_secs(2)));
+/// assert_eq!(rejected.retry_after(), Some(Duration::from_millis(1500)));
+/// assert_eq!(rejected.to_string(), "circuit breaker is open; retry in 1.5 s");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -150,8 +154,31 @@ impl core::fmt::Display for Rejected {
         };
         f.write_str(why)?;
         match self.retry_after_us {
-            Some(us) => write!(f, "; retry in {us} µs"),
+            Some(us) => write!(f, "; retry in {}", Micros(us)),
             None => Ok(()),
+        }
+    }
+}
+
+/// Microseconds in the unit a person reads best: `12 µs`, `250 ms`,
+/// `1.5 s` (tenths, rounded down). No division helper on chips without one.
+struct Micros(u64);
+
+impl core::fmt::Display for Micros {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use crate::policy::div1000;
+        let us = self.0;
+        let ms = div1000(us);
+        let secs = div1000(ms);
+        if secs > 0 {
+            // us - secs × 10⁶ < 10⁶: neither the product nor the rest overflows.
+            #[allow(clippy::arithmetic_side_effects)]
+            let tenths = div1000(div1000((us - secs * 1_000_000) * 10));
+            write!(f, "{secs}.{tenths} s")
+        } else if ms > 0 {
+            write!(f, "{ms} ms")
+        } else {
+            write!(f, "{us} µs")
         }
     }
 }
@@ -234,6 +261,30 @@ impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for 
         match self {
             CallError::Rejected(_) => None,
             CallError::Inner(e) => crate::error::source_below(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+
+    use super::Micros;
+
+    #[test]
+    fn durations_print_in_the_largest_unit_that_is_at_least_one() {
+        for (us, text) in [
+            (0, "0 µs"),
+            (999, "999 µs"),
+            (1_000, "1 ms"),
+            (999_999, "999 ms"),
+            (1_000_000, "1.0 s"),
+            (1_499_932, "1.4 s"),
+            (90_000_000, "90.0 s"),
+            (u64::MAX, "18446744073709.5 s"),
+        ] {
+            assert_eq!(Micros(us).to_string(), text);
         }
     }
 }

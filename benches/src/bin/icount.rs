@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use failsafe::CircuitBreaker as _;
 use tripline_benches::{
-    bare, consecutive_config, core_count, core_open_mock, core_time, drive, failsafe_consecutive,
-    failsafe_default, failsafe_like_config, protected, rate_config, recloser_rate,
-    resilience_tower_consecutive, resilience_tower_rate, std_handle, tripline_tower,
+    bare, consecutive_config, core_count, core_open_mock, core_shared, core_time, drive,
+    failsafe_consecutive, failsafe_default, failsafe_like_config, protected, rate_config,
+    recloser_rate, resilience_tower_consecutive, resilience_tower_rate, seatbelt_call,
+    seatbelt_rate, seatbelt_tower_rate, std_handle, tripline_tower,
 };
 use tripline_core::MockClock;
 
@@ -21,15 +22,19 @@ const CASES: &[&str] = &[
     "core_rate",
     "core_timewindow",
     "core_open_mock",
+    "core_shared_consecutive",
+    "core_shared_rate",
     "std_consecutive",
     "std_rate",
     "failsafe_consecutive",
     "failsafe_default",
     "recloser_rate",
+    "seatbelt_rate",
     "tower_bare",
     "tower_tripline",
     "tower_resilience_consecutive",
     "tower_resilience_rate",
+    "tower_seatbelt_rate",
     #[cfg(feature = "metrics")]
     "std_consecutive_metrics_watched",
     #[cfg(feature = "metrics")]
@@ -63,6 +68,14 @@ fn run(case: &str, n: u64) -> Option<u64> {
             let mut b = core_open_mock(&clock);
             (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
         }
+        "core_shared_consecutive" => {
+            let b = core_shared(consecutive_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "core_shared_rate" => {
+            let b = core_shared(rate_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
         "std_consecutive" => {
             let b = std_handle(consecutive_config());
             (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
@@ -83,6 +96,10 @@ fn run(case: &str, n: u64) -> Option<u64> {
             let b = recloser_rate();
             (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
         }
+        "seatbelt_rate" => {
+            let b = seatbelt_rate();
+            (0..n).for_each(|i| tally(seatbelt_call(&b, black_box(i)).is_ok()));
+        }
         "tower_bare" => {
             let mut s = bare();
             (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
@@ -97,6 +114,10 @@ fn run(case: &str, n: u64) -> Option<u64> {
         }
         "tower_resilience_rate" => {
             let mut s = resilience_tower_rate();
+            (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
+        }
+        "tower_seatbelt_rate" => {
+            let mut s = seatbelt_tower_rate();
             (0..n).for_each(|i| tally(drive(&mut s, black_box(i)).is_ok()));
         }
         // The `metrics` feature: a breaker that `BreakerMetrics` reports by
