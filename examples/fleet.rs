@@ -18,8 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open_duration(Duration::from_secs(2))
         .build()?;
 
-    let eu1 = Fleet::new(FleetConfig::new(url.as_str(), "eu-1"));
-    let eu2 = Fleet::new(FleetConfig::new(url.as_str(), "eu-2"));
+    let eu1 = Fleet::new(FleetConfig::builder(url.as_str(), "eu-1").build()?);
+    let eu2 = Fleet::new(FleetConfig::builder(url.as_str(), "eu-2").build()?);
     eu2.follow("payments", Duration::from_secs(1));
     let (_t1, _t2) = (eu1.start(), eu2.start());
     let payments1 = eu1.registry().get_or_create("payments", config);

@@ -31,38 +31,285 @@ use tripline_core::{Backoff, Clock, Config, Event, Jitter, Reason, State, Window
 use crate::handle::DefaultWindow;
 use crate::{CircuitBreaker, CircuitBreakerBuilder, Registry, StdClock};
 
-/// Where and how a replica reports to Redis.
+/// Where and how a replica reports to Redis, validated when built: a
+/// [`Fleet`] never starts with a setting its tasks cannot run with.
 ///
 /// ```
-/// use tripline_std::FleetConfig;
-/// let config = FleetConfig::new("redis://127.0.0.1:6379/", "checkout-7f9c");
-/// assert_eq!(config.queue, 1024);
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use std::time::Duration;
+/// use tripline::{FleetConfig, FleetConfigError};
+///
+/// let config = FleetConfig::builder("redis://127.0.0.1:6379/", "checkout-7f9c")
+///     .heartbeat(Duration::from_secs(2))
+///     .build()?;
+/// assert_eq!(config.queue(), 1024);
+///
+/// let zero = FleetConfig::builder("redis://127.0.0.1:6379/", "a").heartbeat(Duration::ZERO).build();
+/// assert_eq!(zero.unwrap_err(), FleetConfigError::Heartbeat);
+/// # Ok::<(), FleetConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct FleetConfig {
-    /// The Redis URL, e.g. `redis://127.0.0.1:6379/`.
-    pub url: String,
-    /// This replica's id (a pod name, a host name); unique in the fleet.
-    pub replica: String,
-    /// State changes held while Redis is unreachable; the oldest are dropped beyond it.
-    pub queue: usize,
-    /// How often this replica's state hash is refreshed; it expires after three misses.
-    pub heartbeat: Duration,
-    /// The longest one Redis command may take before the connection is deemed broken.
-    pub op_timeout: Duration,
+    client: redis::Client,
+    url: String,
+    replica: String,
+    queue: usize,
+    heartbeat: Duration,
+    op_timeout: Duration,
 }
 
+/// A [`FleetConfig`] setting out of range, from [`FleetConfigBuilder::build`].
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::{FleetConfig, FleetConfigError};
+/// let err = FleetConfig::builder("redis://127.0.0.1/", "").build().unwrap_err();
+/// assert_eq!(err, FleetConfigError::Replica);
+/// assert!(err.to_string().contains("replica"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FleetConfigError {
+    /// The URL does not parse, or asks for TLS (`rediss://`) without the `redis-tls` feature.
+    Url(String),
+    /// The replica id is empty, longer than 128 bytes, or has a space or control character.
+    Replica,
+    /// The queue is not in `1..=65536` state changes.
+    Queue,
+    /// The heartbeat is not in [`FleetConfig::MIN_HEARTBEAT`]`..=`[`FleetConfig::MAX_HEARTBEAT`].
+    Heartbeat,
+    /// The command timeout is not in [`FleetConfig::MIN_OP_TIMEOUT`]`..=`[`FleetConfig::MAX_OP_TIMEOUT`].
+    OpTimeout,
+    /// The command timeout is not shorter than the heartbeat, so a slow
+    /// command would overlap the next heartbeat.
+    OpTimeoutNotBelowHeartbeat,
+}
+
+impl std::fmt::Display for FleetConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FleetConfigError::Url(e) => write!(f, "the Redis URL is not usable: {e}"),
+            FleetConfigError::Replica => f.write_str(
+                "the replica id must be 1 to 128 bytes without spaces or control characters",
+            ),
+            FleetConfigError::Queue => f.write_str("the queue must hold 1 to 65536 state changes"),
+            FleetConfigError::Heartbeat => f.write_str("the heartbeat must be 100 ms to 1 hour"),
+            FleetConfigError::OpTimeout => f.write_str("the command timeout must be 10 ms to 60 s"),
+            FleetConfigError::OpTimeoutNotBelowHeartbeat => {
+                f.write_str("the command timeout must be shorter than the heartbeat")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FleetConfigError {}
+
 impl FleetConfig {
-    /// A config with a 1024-event queue, a 5 s heartbeat and a 500 ms command timeout.
-    #[must_use]
-    pub fn new(url: impl Into<String>, replica: impl Into<String>) -> Self {
-        FleetConfig {
+    /// The shortest heartbeat: anything faster only loads Redis.
+    pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+    /// The longest heartbeat: a state hash expires after three, so a day-long
+    /// heartbeat would keep a dead replica listed for days.
+    pub const MAX_HEARTBEAT: Duration = Duration::from_secs(3600);
+    /// The shortest command timeout.
+    pub const MIN_OP_TIMEOUT: Duration = Duration::from_millis(10);
+    /// The longest command timeout.
+    pub const MAX_OP_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// A builder with a 1024-event queue, a 5 s heartbeat and a 500 ms command timeout.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// assert_eq!(config.replica(), "a");
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn builder(url: impl Into<String>, replica: impl Into<String>) -> FleetConfigBuilder {
+        FleetConfigBuilder {
             url: url.into(),
             replica: replica.into(),
             queue: 1024,
             heartbeat: Duration::from_secs(5),
             op_timeout: Duration::from_millis(500),
         }
+    }
+
+    /// The Redis URL.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// assert_eq!(config.url(), "redis://127.0.0.1/");
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// This replica's id.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "eu-1").build()?;
+    /// assert_eq!(config.replica(), "eu-1");
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// State changes held while Redis is unreachable.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").queue(8).build()?;
+    /// assert_eq!(config.queue(), 8);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn queue(&self) -> usize {
+        self.queue
+    }
+
+    /// How often the state hash is refreshed and the follower's link checked.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// assert_eq!(config.heartbeat(), Duration::from_secs(5));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat
+    }
+
+    /// The longest one Redis command may take before the link is deemed broken.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// assert_eq!(config.op_timeout(), Duration::from_millis(500));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn op_timeout(&self) -> Duration {
+        self.op_timeout
+    }
+}
+
+/// Builds a [`FleetConfig`]; see [`FleetConfig::builder`].
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use std::time::Duration;
+/// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+///     .queue(64)
+///     .heartbeat(Duration::from_secs(1))
+///     .op_timeout(Duration::from_millis(200))
+///     .build()?;
+/// assert_eq!(config.queue(), 64);
+/// # Ok::<(), tripline::FleetConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct FleetConfigBuilder {
+    url: String,
+    replica: String,
+    queue: usize,
+    heartbeat: Duration,
+    op_timeout: Duration,
+}
+
+impl FleetConfigBuilder {
+    /// State changes held while Redis is unreachable (1 to 65536); the oldest are dropped beyond it.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let err = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").queue(0).build();
+    /// assert_eq!(err.unwrap_err(), tripline::FleetConfigError::Queue);
+    /// ```
+    pub fn queue(mut self, queue: usize) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// How often the state hash is refreshed (it expires after three misses)
+    /// and the follower's link is checked with a `PING`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let err = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").heartbeat(Duration::MAX).build();
+    /// assert_eq!(err.unwrap_err(), tripline::FleetConfigError::Heartbeat);
+    /// ```
+    pub fn heartbeat(mut self, heartbeat: Duration) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// The longest one Redis command (or a connection attempt) may take
+    /// before the link is deemed broken; shorter than the heartbeat.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let err = tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+    ///     .heartbeat(Duration::from_secs(1))
+    ///     .op_timeout(Duration::from_secs(1))
+    ///     .build();
+    /// assert_eq!(err.unwrap_err(), tripline::FleetConfigError::OpTimeoutNotBelowHeartbeat);
+    /// ```
+    pub fn op_timeout(mut self, op_timeout: Duration) -> Self {
+        self.op_timeout = op_timeout;
+        self
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// The first [`FleetConfigError`] found.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let err = tripline::FleetConfig::builder("http://127.0.0.1/", "a").build();
+    /// assert!(matches!(err, Err(tripline::FleetConfigError::Url(_))));
+    /// ```
+    pub fn build(self) -> Result<FleetConfig, FleetConfigError> {
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|e| FleetConfigError::Url(e.to_string()))?;
+        let replica_ok = !self.replica.is_empty()
+            && self.replica.len() <= 128
+            && !self
+                .replica
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
+        if !replica_ok {
+            return Err(FleetConfigError::Replica);
+        }
+        if !(1..=65_536).contains(&self.queue) {
+            return Err(FleetConfigError::Queue);
+        }
+        if !(FleetConfig::MIN_HEARTBEAT..=FleetConfig::MAX_HEARTBEAT).contains(&self.heartbeat) {
+            return Err(FleetConfigError::Heartbeat);
+        }
+        if !(FleetConfig::MIN_OP_TIMEOUT..=FleetConfig::MAX_OP_TIMEOUT).contains(&self.op_timeout) {
+            return Err(FleetConfigError::OpTimeout);
+        }
+        if self.op_timeout >= self.heartbeat {
+            return Err(FleetConfigError::OpTimeoutNotBelowHeartbeat);
+        }
+        Ok(FleetConfig {
+            client,
+            url: self.url,
+            replica: self.replica,
+            queue: self.queue,
+            heartbeat: self.heartbeat,
+            op_timeout: self.op_timeout,
+        })
     }
 }
 
@@ -118,39 +365,65 @@ pub struct FleetEntry {
 }
 
 /// What the fleet glue did: for a health check or a dashboard.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+/// let stats = fleet.stats();
+/// assert_eq!((stats.connects, stats.publisher_running), (0, false));
+/// # Ok::<(), tripline::FleetConfigError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FleetStats {
     /// Messages published to Redis.
     pub published: u64,
     /// State changes dropped because the queue was full while Redis was away.
     pub dropped: u64,
-    /// Connections to Redis made (the first one included).
+    /// Connections to Redis made by the publisher and the follower.
     pub connects: u64,
-    /// Attempts to connect that failed.
+    /// Attempts to connect (or subscribe) that failed or timed out; each is
+    /// followed by a backoff wait. [`Fleet::last_error`] says why.
     pub connect_failures: u64,
+    /// Links given up as broken (an I/O error, a command or `PING` timeout);
+    /// each is followed by a backoff wait before reconnecting.
+    pub disconnects: u64,
+    /// `PUBLISH` commands Redis answered with an error; the message is dropped
+    /// and the connection kept.
+    pub publish_failures: u64,
+    /// State-hash writes (`HSET`, `PEXPIRE`) Redis answered with an error, as a
+    /// read-only replica does; events are still published.
+    pub heartbeat_failures: u64,
+    /// `SUBSCRIBE` commands Redis answered with an error (an ACL without the channel).
+    pub subscribe_failures: u64,
     /// Peer openings this replica followed.
     pub followed: u64,
     /// Whether the publisher is connected now.
     pub connected: bool,
-    /// Whether the follower is subscribed to the fleet's channels now.
+    /// Whether the follower has a live subscription connection now.
     pub subscribed: bool,
+    /// Whether the publisher task is running (false before `start`, after
+    /// [`FleetTasks`] is dropped, or if it ended by a panic).
+    pub publisher_running: bool,
+    /// Whether the follower task is running.
+    pub follower_running: bool,
 }
 
 /// A replica's breakers, reporting to and following the fleet through Redis.
 ///
 /// ```no_run
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline_core::Config;
-/// use tripline_std::{Fleet, FleetConfig};
+/// use tripline::{Config, Fleet, FleetConfig};
 ///
-/// # #[tokio::main] async fn main() {
-/// let fleet = Fleet::new(FleetConfig::new("redis://127.0.0.1:6379/", "replica-a"));
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let fleet = Fleet::new(FleetConfig::builder("redis://127.0.0.1:6379/", "replica-a").build()?);
 /// fleet.follow("payments", Duration::from_secs(30)); // open when a peer's opens, at most 30 s
 /// let _tasks = fleet.start(); // background publisher and follower; stop on drop
 /// let payments = fleet.registry().get_or_create("payments", Config::network());
 /// let _ = payments.call(|| Ok::<_, ()>(()));
-/// # }
+/// # Ok(()) }
 /// ```
 pub struct Fleet<W = DefaultWindow, C = StdClock> {
     shared: Arc<Shared>,
@@ -164,6 +437,8 @@ struct Shared {
     wake: Notify,
     rejections: Mutex<HashMap<Arc<str>, Arc<AtomicU64>>>,
     followed: Mutex<HashMap<String, Duration>>,
+    follows_changed: Notify,
+    last_error: Mutex<Option<String>>,
     counts: Counts,
 }
 
@@ -173,13 +448,26 @@ struct Counts {
     dropped: AtomicU64,
     connects: AtomicU64,
     connect_failures: AtomicU64,
+    disconnects: AtomicU64,
+    publish_failures: AtomicU64,
+    heartbeat_failures: AtomicU64,
+    subscribe_failures: AtomicU64,
     followed: AtomicU64,
     connected: AtomicBool,
     subscribed: AtomicBool,
+    publisher_running: AtomicBool,
+    follower_running: AtomicBool,
 }
 
 impl Fleet {
     /// A fleet of breakers with the [`DefaultWindow`] and a [`StdClock`].
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// assert!(fleet.registry().is_empty());
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
     #[must_use]
     pub fn new(config: FleetConfig) -> Self {
         Fleet::with_builder(config, |b| b)
@@ -189,16 +477,29 @@ impl Fleet {
 impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     /// A fleet whose breakers `customize` shapes (window, clock, callbacks);
     /// the fleet adds its observer and builds them.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{Config, CountWindow, Fleet, FleetConfig};
+    /// let config = FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let fleet = Fleet::with_builder(config, |b| b.window(CountWindow::<32>::new()));
+    /// let db = fleet.registry().get_or_create("db", Config::DEFAULT);
+    /// assert_eq!(db.name(), "db");
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
     pub fn with_builder(
         config: FleetConfig,
         customize: impl Fn(CircuitBreakerBuilder) -> CircuitBreakerBuilder<W, C> + Send + Sync + 'static,
     ) -> Self {
         let shared = Arc::new(Shared {
+            // Never grows: a state change on a call's path does not allocate.
+            queue: Mutex::new(VecDeque::with_capacity(config.queue)),
             config,
-            queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             rejections: Mutex::new(HashMap::new()),
             followed: Mutex::new(HashMap::new()),
+            follows_changed: Notify::new(),
+            last_error: Mutex::new(None),
             counts: Counts::default(),
         });
         let observed = Arc::clone(&shared);
@@ -219,22 +520,70 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     }
 
     /// This replica's breakers; create them here so they report to the fleet.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// fleet.registry().get_or_create("db", tripline::Config::DEFAULT);
+    /// assert_eq!(fleet.registry().names(), ["db"]);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
     #[must_use]
     pub fn registry(&self) -> &Arc<Registry<W, C>> {
         &self.registry
     }
 
+    /// Removes the breaker named `name` from the registry and frees what the
+    /// fleet kept for it (its rejection counter); handles already given out
+    /// keep working but no longer count rejections for the fleet.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// fleet.registry().get_or_create("db", tripline::Config::DEFAULT);
+    /// assert!(fleet.remove("db").is_some());
+    /// assert!(fleet.registry().is_empty());
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn remove(&self, name: &str) -> Option<CircuitBreaker<W, C>> {
+        let removed = self.registry.remove(name);
+        lock(&self.shared.rejections).remove(name);
+        removed
+    }
+
     /// Opts the breaker named `breaker` in to following peers: when another
     /// replica reports that its breaker of that name opened, this one opens
-    /// too (if closed) for the peer's time, at most `cap`.
+    /// too (if closed) for the peer's time, at most `cap`. The follower
+    /// subscribes to that breaker's channel only (`SUBSCRIBE`, not a pattern).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// fleet.follow("payments", Duration::from_secs(30));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
     pub fn follow(&self, breaker: &str, cap: Duration) {
         lock(&self.shared.followed).insert(breaker.to_string(), cap);
+        self.shared.follows_changed.notify_one();
     }
 
     /// Starts the publisher and the follower on the current tokio runtime.
     /// They stop when the returned [`FleetTasks`] is dropped.
+    ///
+    /// ```no_run
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let tasks = fleet.start();
+    /// assert!(!tasks.is_finished());
+    /// # Ok(()) }
+    /// ```
     #[must_use = "the fleet's tasks stop when this is dropped"]
     pub fn start(&self) -> FleetTasks {
+        let c = &self.shared.counts;
+        c.publisher_running.store(true, Ordering::Relaxed);
+        c.follower_running.store(true, Ordering::Relaxed);
         let publisher = tokio::spawn(publish(
             Arc::clone(&self.shared),
             Arc::clone(&self.registry),
@@ -246,25 +595,79 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     }
 
     /// What the fleet glue has done so far.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// assert_eq!(fleet.stats().published, 0);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
     #[must_use]
     pub fn stats(&self) -> FleetStats {
         let c = &self.shared.counts;
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
         FleetStats {
-            published: c.published.load(Ordering::Relaxed),
-            dropped: c.dropped.load(Ordering::Relaxed),
-            connects: c.connects.load(Ordering::Relaxed),
-            connect_failures: c.connect_failures.load(Ordering::Relaxed),
-            followed: c.followed.load(Ordering::Relaxed),
+            published: get(&c.published),
+            dropped: get(&c.dropped),
+            connects: get(&c.connects),
+            connect_failures: get(&c.connect_failures),
+            disconnects: get(&c.disconnects),
+            publish_failures: get(&c.publish_failures),
+            heartbeat_failures: get(&c.heartbeat_failures),
+            subscribe_failures: get(&c.subscribe_failures),
+            followed: get(&c.followed),
             connected: c.connected.load(Ordering::Relaxed),
             subscribed: c.subscribed.load(Ordering::Relaxed),
+            publisher_running: c.publisher_running.load(Ordering::Relaxed),
+            follower_running: c.follower_running.load(Ordering::Relaxed),
         }
+    }
+
+    /// The last error Redis (or the link to it) gave either task, for a log
+    /// line or a health page: a refused connection, a TLS failure, `READONLY`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// assert_eq!(fleet.last_error(), None);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.shared.last_error).clone()
     }
 }
 
 /// The fleet's background tasks; dropping this stops them.
+///
+/// ```no_run
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
+/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+/// let tasks = fleet.start();
+/// drop(tasks); // both tasks stop
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct FleetTasks {
     tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl FleetTasks {
+    /// Whether either task has ended (they run until dropped, so an end
+    /// before that is a panic; [`FleetStats`] says which).
+    ///
+    /// ```no_run
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// assert!(!fleet.start().is_finished());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().any(tokio::task::JoinHandle::is_finished)
+    }
 }
 
 impl Drop for FleetTasks {
@@ -275,9 +678,43 @@ impl Drop for FleetTasks {
     }
 }
 
+/// Clears a task's running flag however the task ends: returned, panicked
+/// (unwinding drops it) or aborted (its future is dropped).
+struct Running<'a>(&'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Why a command did not succeed.
+enum Fault {
+    /// Redis answered with an error: that command failed, the link is fine.
+    Refused,
+    /// An I/O error or a timeout: the link is given up.
+    Broken,
+}
+
+/// Connection attempts back off exponentially, with jitter, from 50 ms up to 5 s.
+const RECONNECT: Backoff = match Backoff::exponential(Duration::from_millis(50), 2_000)
+    .max_delay(Duration::from_secs(5))
+    .jitter(Jitter::Bounded(200))
+    .build()
+{
+    Ok(b) => b,
+    Err(e) => panic!("{}", e.as_str()),
+};
+
+/// The key prefix of the replicas' state hashes.
+const FLEET_PREFIX: &str = "tripline:fleet:";
+/// The channel prefix of the breakers' events.
+const CHANNEL_PREFIX: &str = "tripline:breaker:";
+
 impl Shared {
     /// Runs on the calling thread after the breaker's lock is released: no
-    /// I/O, no waiting, a short queue lock only on state changes.
+    /// I/O, no waiting, no allocation (the queue's capacity is reserved), a
+    /// short queue lock only on state changes.
     fn observe(&self, breaker: &Arc<str>, rejected: &AtomicU64, event: &Event) {
         match event {
             Event::Rejected(_) => {
@@ -285,7 +722,7 @@ impl Shared {
             }
             Event::StateChanged { .. } => {
                 let mut queue = lock(&self.queue);
-                if queue.len() >= self.config.queue.max(1) {
+                if queue.len() >= self.config.queue {
                     queue.pop_front();
                     self.counts.dropped.fetch_add(1, Ordering::Relaxed);
                 }
@@ -298,84 +735,125 @@ impl Shared {
     }
 
     fn channel(breaker: &str) -> String {
-        format!("tripline:breaker:{breaker}")
+        format!("{CHANNEL_PREFIX}{breaker}")
     }
 
     fn hash(&self) -> String {
-        format!("tripline:fleet:{}", self.config.replica)
+        format!("{FLEET_PREFIX}{}", self.config.replica)
     }
 
-    /// Connection attempts back off exponentially, with jitter, up to 5 s.
-    fn reconnect_backoff() -> Backoff {
-        Backoff::exponential(Duration::from_millis(50), 2_000)
-            .max_delay(Duration::from_secs(5))
-            .jitter(Jitter::Bounded(200))
-            .build()
-            .unwrap_or(Backoff::NONE)
+    fn note_error(&self, error: &dyn std::fmt::Display) {
+        *lock(&self.last_error) = Some(error.to_string());
     }
 
     async fn connect(&self) -> Option<MultiplexedConnection> {
-        let client = redis::Client::open(self.config.url.as_str()).ok()?;
-        let connecting = client.get_multiplexed_async_connection();
+        let connecting = self.config.client.get_multiplexed_async_connection();
         match tokio::time::timeout(self.config.op_timeout, connecting).await {
             Ok(Ok(conn)) => {
                 self.counts.connects.fetch_add(1, Ordering::Relaxed);
                 Some(conn)
             }
-            _ => {
+            Ok(Err(e)) => {
+                self.note_error(&e);
+                self.counts.connect_failures.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(_) => {
+                self.note_error(&"connecting to Redis timed out");
                 self.counts.connect_failures.fetch_add(1, Ordering::Relaxed);
                 None
             }
         }
     }
 
-    /// Runs one command with the op timeout; `false` if the connection is broken.
-    async fn run<T: redis::FromRedisValue>(
+    /// Runs one command with the op timeout.
+    async fn run<T>(
         &self,
         cmd: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> bool {
-        matches!(
-            tokio::time::timeout(self.config.op_timeout, cmd).await,
-            Ok(Ok(_))
-        )
-    }
-}
-
-/// Drains the queue to Redis, publishes rejection counts each second and
-/// refreshes the state hash each heartbeat; reconnects with backoff.
-async fn publish<W: Window, C: Clock>(shared: Arc<Shared>, registry: Arc<Registry<W, C>>) {
-    let mut delays = Shared::reconnect_backoff().delays(seed(&shared.config.replica));
-    let mut second = tokio::time::interval(Duration::from_secs(1));
-    let mut heartbeat = tokio::time::interval(shared.config.heartbeat);
-    loop {
-        shared.counts.connected.store(false, Ordering::Relaxed);
-        let Some(mut conn) = shared.connect().await else {
-            tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
-            continue;
-        };
-        delays = Shared::reconnect_backoff().delays(seed(&shared.config.replica));
-        shared.counts.connected.store(true, Ordering::Relaxed);
-        let mut healthy = refresh(&shared, &registry, &mut conn).await;
-        while healthy {
-            tokio::select! {
-                () = shared.wake.notified() => healthy = drain(&shared, &registry, &mut conn).await,
-                _ = second.tick() => healthy = rejections(&shared, &mut conn).await
-                    && drain(&shared, &registry, &mut conn).await,
-                _ = heartbeat.tick() => healthy = refresh(&shared, &registry, &mut conn).await,
+    ) -> Result<T, Fault> {
+        match tokio::time::timeout(self.config.op_timeout, cmd).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.note_error(&e);
+                Err(fault(&e))
+            }
+            Err(_) => {
+                self.note_error(&"a Redis command timed out");
+                Err(Fault::Broken)
             }
         }
     }
 }
 
-/// Publishes queued state changes, oldest first; a failed one goes back.
+/// An error reply (`READONLY`, `NOPERM`, `WRONGTYPE`, an out-of-range
+/// argument) fails one command; anything else means the link is gone.
+fn fault(e: &redis::RedisError) -> Fault {
+    let broken = e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+        || matches!(e.kind(), redis::ErrorKind::Parse);
+    if broken {
+        Fault::Broken
+    } else {
+        Fault::Refused
+    }
+}
+
+/// Drains the queue to Redis, publishes rejection counts each second and
+/// refreshes the state hash each heartbeat. A broken link, like a failed
+/// connection, is followed by the next [`RECONNECT`] wait; the waits start
+/// over once a command succeeds on a new link.
+async fn publish<W: Window, C: Clock>(shared: Arc<Shared>, registry: Arc<Registry<W, C>>) {
+    let _running = Running(&shared.counts.publisher_running);
+    let fresh = || RECONNECT.delays(seed(&shared.config.replica));
+    let mut delays = fresh();
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heartbeat = tokio::time::interval(shared.config.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if let Some(mut conn) = shared.connect().await {
+            shared.counts.connected.store(true, Ordering::Relaxed);
+            heartbeat.reset_immediately();
+            let mut proven = false;
+            loop {
+                let step = tokio::select! {
+                    () = shared.wake.notified() => drain(&shared, &registry, &mut conn).await,
+                    _ = second.tick() => match rejections(&shared, &registry, &mut conn).await {
+                        Ok(()) => drain(&shared, &registry, &mut conn).await,
+                        Err(e) => Err(e),
+                    },
+                    _ = heartbeat.tick() => refresh(&shared, &registry, &mut conn).await,
+                };
+                match step {
+                    Ok(true) if !proven => {
+                        proven = true;
+                        delays = fresh();
+                    }
+                    Ok(_) => {}
+                    Err(Fault::Broken | Fault::Refused) => break,
+                }
+            }
+            shared.counts.connected.store(false, Ordering::Relaxed);
+            shared.counts.disconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(5))).await;
+    }
+}
+
+/// Publishes queued state changes, oldest first. A message Redis refuses is
+/// dropped and counted; one the link lost goes back to the queue.
+/// `Ok(true)` when some command succeeded.
 async fn drain<W: Window, C: Clock>(
     shared: &Shared,
     registry: &Registry<W, C>,
     conn: &mut MultiplexedConnection,
-) -> bool {
+) -> Result<bool, Fault> {
+    let mut any = false;
     loop {
         let Some((name, event)) = lock(&shared.queue).pop_front() else {
-            return true;
+            return Ok(any);
         };
         let Event::StateChanged {
             from, to, reason, ..
@@ -386,9 +864,10 @@ async fn drain<W: Window, C: Clock>(
         let breaker = registry.get(&name);
         let open_for_ms = breaker
             .as_ref()
-            .and_then(|b| b.retry_after().ok().flatten())
+            .and_then(|b| read(b).map(|(_, retry_after)| retry_after))
+            .flatten()
             .filter(|_| to == State::Open)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            .map(millis);
         let message = FleetMessage {
             replica: shared.config.replica.clone(),
             breaker: name.to_string(),
@@ -399,25 +878,39 @@ async fn drain<W: Window, C: Clock>(
                 open_for_ms,
             },
         };
-        let sent = send(shared, conn, &message).await
-            && match &breaker {
-                Some(b) => store(shared, conn, b).await,
-                None => true,
-            };
-        if !sent {
-            lock(&shared.queue).push_front((name, event));
-            return false;
+        match send(shared, conn, &message).await {
+            Ok(()) => any = true,
+            Err(Fault::Refused) => {}
+            Err(Fault::Broken) => {
+                lock(&shared.queue).push_front((name, event));
+                return Err(Fault::Broken);
+            }
+        }
+        if let Some(b) = &breaker {
+            any |= store(shared, conn, b).await?;
         }
     }
 }
 
-/// Publishes the rejections counted since the last second, per breaker.
-async fn rejections(shared: &Shared, conn: &mut MultiplexedConnection) -> bool {
+/// Publishes the rejections counted since the last second, per breaker, and
+/// frees the counters of breakers no longer in the registry.
+async fn rejections<W: Window, C: Clock>(
+    shared: &Shared,
+    registry: &Registry<W, C>,
+    conn: &mut MultiplexedConnection,
+) -> Result<(), Fault> {
     let counters: Vec<(Arc<str>, Arc<AtomicU64>)> = lock(&shared.rejections)
         .iter()
         .map(|(name, count)| (Arc::clone(name), Arc::clone(count)))
         .collect();
     for (name, counter) in counters {
+        if registry.get(&name).is_none() {
+            let mut map = lock(&shared.rejections);
+            if map.get(&name).is_some_and(|c| Arc::ptr_eq(c, &counter)) {
+                map.remove(&name);
+            }
+            continue;
+        }
         let count = counter.swap(0, Ordering::Relaxed);
         if count == 0 {
             continue;
@@ -427,106 +920,213 @@ async fn rejections(shared: &Shared, conn: &mut MultiplexedConnection) -> bool {
             breaker: name.to_string(),
             kind: FleetEvent::Rejections { count },
         };
-        if !send(shared, conn, &message).await {
-            counter.fetch_add(count, Ordering::Relaxed);
-            return false;
+        match send(shared, conn, &message).await {
+            Ok(()) | Err(Fault::Refused) => {}
+            Err(Fault::Broken) => {
+                counter.fetch_add(count, Ordering::Relaxed);
+                return Err(Fault::Broken);
+            }
         }
     }
-    true
+    Ok(())
 }
 
-/// Writes every breaker's entry to this replica's hash and renews its expiry.
+/// Writes every breaker's entry to this replica's hash and renews its
+/// expiry (three heartbeats). A refused write is counted once per heartbeat.
 async fn refresh<W: Window, C: Clock>(
     shared: &Shared,
     registry: &Registry<W, C>,
     conn: &mut MultiplexedConnection,
-) -> bool {
+) -> Result<bool, Fault> {
     for name in registry.names() {
         if let Some(b) = registry.get(&name) {
-            if !store(shared, conn, &b).await {
-                return false;
+            if !store(shared, conn, &b).await? {
+                return Ok(false);
             }
         }
     }
-    let ttl = i64::try_from(shared.config.heartbeat.as_secs().saturating_mul(3).max(1))
-        .unwrap_or(i64::MAX);
-    shared.run::<()>(conn.expire(shared.hash(), ttl)).await
+    let ttl_ms =
+        i64::try_from(shared.config.heartbeat.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
+    match shared.run::<()>(conn.pexpire(shared.hash(), ttl_ms)).await {
+        Ok(()) => Ok(true),
+        Err(Fault::Refused) => {
+            shared
+                .counts
+                .heartbeat_failures
+                .fetch_add(1, Ordering::Relaxed);
+            Ok(false)
+        }
+        Err(Fault::Broken) => Err(Fault::Broken),
+    }
 }
 
+/// Writes one breaker's entry; `Ok(false)` (and counted) when Redis refuses it.
 async fn store<W: Window, C: Clock>(
     shared: &Shared,
     conn: &mut MultiplexedConnection,
     breaker: &CircuitBreaker<W, C>,
-) -> bool {
-    let Ok(m) = breaker.metrics() else {
-        return true;
+) -> Result<bool, Fault> {
+    let Some((m, retry_after)) = read(breaker) else {
+        return Ok(true);
     };
     let entry = FleetEntry {
         replica: shared.config.replica.clone(),
         breaker: breaker.name().to_string(),
         state: m.state,
-        retry_after_ms: breaker
-            .retry_after()
-            .ok()
-            .flatten()
-            .filter(|_| m.state == State::Open)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        retry_after_ms: retry_after.filter(|_| m.state == State::Open).map(millis),
         rejected: m.rejected,
     };
     let Ok(json) = serde_json::to_string(&entry) else {
-        return true;
+        return Ok(true);
     };
-    shared
+    match shared
         .run::<()>(conn.hset(shared.hash(), breaker.name(), json))
         .await
-}
-
-async fn send(shared: &Shared, conn: &mut MultiplexedConnection, message: &FleetMessage) -> bool {
-    let Ok(json) = serde_json::to_string(message) else {
-        return true;
-    };
-    let ok = shared
-        .run::<()>(conn.publish(Shared::channel(&message.breaker), json))
-        .await;
-    if ok {
-        shared.counts.published.fetch_add(1, Ordering::Relaxed);
+    {
+        Ok(()) => Ok(true),
+        Err(Fault::Refused) => {
+            shared
+                .counts
+                .heartbeat_failures
+                .fetch_add(1, Ordering::Relaxed);
+            Ok(false)
+        }
+        Err(Fault::Broken) => Err(Fault::Broken),
     }
-    ok
 }
 
-/// Listens to every breaker channel and lets followed breakers follow peers.
+async fn send(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    message: &FleetMessage,
+) -> Result<(), Fault> {
+    let Ok(json) = serde_json::to_string(message) else {
+        return Ok(());
+    };
+    match shared
+        .run::<()>(conn.publish(Shared::channel(&message.breaker), json))
+        .await
+    {
+        Ok(()) => {
+            shared.counts.published.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(Fault::Refused) => {
+            shared
+                .counts
+                .publish_failures
+                .fetch_add(1, Ordering::Relaxed);
+            Err(Fault::Refused)
+        }
+        Err(Fault::Broken) => Err(Fault::Broken),
+    }
+}
+
+/// Subscribes to the followed breakers' channels and lets them follow
+/// peers. The link is checked with a `PING` every heartbeat; a missing
+/// answer, like a failed connection, is followed by the next [`RECONNECT`]
+/// wait and a new subscription.
 async fn follow<W: Window, C: Clock>(shared: Arc<Shared>, registry: Arc<Registry<W, C>>) {
-    let mut delays =
-        Shared::reconnect_backoff().delays(seed(&shared.config.replica).rotate_left(7));
+    let _running = Running(&shared.counts.follower_running);
+    let fresh = || RECONNECT.delays(seed(&shared.config.replica).rotate_left(7));
+    let mut delays = fresh();
     loop {
-        if let Ok(client) = redis::Client::open(shared.config.url.as_str()) {
-            let subscribed = tokio::time::timeout(shared.config.op_timeout, async {
-                let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.psubscribe(Shared::channel("*")).await?;
-                Ok::<_, redis::RedisError>(pubsub)
-            })
-            .await;
-            if let Ok(Ok(pubsub)) = subscribed {
-                delays =
-                    Shared::reconnect_backoff().delays(seed(&shared.config.replica).rotate_left(7));
-                let mut messages = pubsub.into_on_message();
+        let connecting = shared.config.client.get_async_pubsub();
+        match tokio::time::timeout(shared.config.op_timeout, connecting).await {
+            Ok(Ok(pubsub)) => {
+                shared.counts.connects.fetch_add(1, Ordering::Relaxed);
                 shared.counts.subscribed.store(true, Ordering::Relaxed);
-                while let Some(msg) = messages.next().await {
-                    let Ok(payload) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    if let Ok(message) = serde_json::from_str::<FleetMessage>(&payload) {
-                        shared.follow_one(&registry, &message);
-                    }
+                if listen(&shared, &registry, pubsub).await {
+                    delays = fresh();
                 }
                 shared.counts.subscribed.store(false, Ordering::Relaxed);
+                shared.counts.disconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => {
+                shared.note_error(&e);
+                shared
+                    .counts
+                    .connect_failures
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                shared.note_error(&"subscribing to Redis timed out");
+                shared
+                    .counts
+                    .connect_failures
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
-        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(5))).await;
+    }
+}
+
+/// One subscription's life: returns when the link is found broken, with
+/// whether a `PING` was answered on it first.
+async fn listen<W: Window, C: Clock>(
+    shared: &Shared,
+    registry: &Registry<W, C>,
+    pubsub: redis::aio::PubSub,
+) -> bool {
+    let mut proven = false;
+    let (mut sink, mut stream) = pubsub.split();
+    let mut channels: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut ping = tokio::time::interval(shared.config.heartbeat);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    loop {
+        let wanted: Vec<String> = lock(&shared.followed)
+            .keys()
+            .map(|name| Shared::channel(name))
+            .filter(|channel| !channels.contains(channel))
+            .collect();
+        for channel in wanted {
+            match shared.run(sink.subscribe(&channel)).await {
+                Ok(()) => {
+                    channels.insert(channel);
+                }
+                Err(Fault::Refused) => {
+                    shared
+                        .counts
+                        .subscribe_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    channels.insert(channel);
+                }
+                Err(Fault::Broken) => return proven,
+            }
+        }
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(msg) = msg else { return proven };
+                shared.on_message(registry, &msg);
+            }
+            _ = ping.tick() => {
+                match shared.run(sink.ping::<redis::Value>()).await {
+                    Ok(_) => proven = true,
+                    Err(Fault::Refused) => {}
+                    Err(Fault::Broken) => return proven,
+                }
+            }
+            () = shared.follows_changed.notified() => {}
+        }
     }
 }
 
 impl Shared {
+    /// One message on a followed channel.
+    fn on_message<W: Window, C: Clock>(&self, registry: &Registry<W, C>, msg: &redis::Msg) {
+        let Ok(payload) = msg.get_payload::<String>() else {
+            return;
+        };
+        let Ok(message) = serde_json::from_str::<FleetMessage>(&payload) else {
+            return;
+        };
+        if msg.get_channel_name() != Shared::channel(&message.breaker) {
+            return;
+        }
+        self.follow_one(registry, &message);
+    }
+
     /// A peer's opening, applied to a followed local breaker of the same name.
     /// Openings that were themselves followed are not passed on (no echo).
     fn follow_one<W: Window, C: Clock>(&self, registry: &Registry<W, C>, message: &FleetMessage) {
@@ -548,21 +1148,46 @@ impl Shared {
         let Some(breaker) = registry.get(&message.breaker) else {
             return;
         };
-        let peer = Duration::from_millis(open_for_ms);
-        if breaker.lock(|b| b.follow_peer(peer, cap)) == Ok(true) {
+        if follow_peer(&breaker, Duration::from_millis(open_for_ms), cap) {
             self.counts.followed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-/// Every breaker of every replica whose state hash has not expired.
+/// The one place the fleet changes a breaker: follow a peer's opening.
+fn follow_peer<W: Window, C: Clock>(
+    breaker: &CircuitBreaker<W, C>,
+    peer: Duration,
+    cap: Duration,
+) -> bool {
+    breaker.lock(|b| b.follow_peer(peer, cap)) == Ok(true)
+}
+
+/// The one place the fleet reads a breaker: its metrics and, if open, how
+/// long it stays so. `None` if its lock is held by this thread.
+fn read<W: Window, C: Clock>(
+    breaker: &CircuitBreaker<W, C>,
+) -> Option<(tripline_core::Metrics, Option<Duration>)> {
+    let metrics = breaker.metrics().ok()?;
+    let retry_after = breaker.retry_after().ok()?;
+    Some((metrics, retry_after))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Every breaker of every replica whose state hash has not expired, read
+/// with `SCAN` (never `KEYS`, which blocks a large Redis); a key under the
+/// prefix that is not a hash, or an entry that does not decode, is skipped.
 ///
 /// # Errors
 /// Redis' error if it cannot be reached.
 ///
 /// ```no_run
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// # #[tokio::main] async fn main() -> redis::RedisResult<()> {
-/// for e in tripline_std::fleet_status("redis://127.0.0.1:6379/").await? {
+/// for e in tripline::fleet_status("redis://127.0.0.1:6379/").await? {
 ///     println!("{:>12} {:>10} {}", e.replica, e.breaker, e.state);
 /// }
 /// # Ok(()) }
@@ -570,12 +1195,33 @@ impl Shared {
 pub async fn fleet_status(url: &str) -> redis::RedisResult<Vec<FleetEntry>> {
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let mut keys: Vec<String> = conn.keys("tripline:fleet:*").await?;
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{FLEET_PREFIX}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
     keys.sort();
+    keys.dedup();
     let mut entries = Vec::new();
     for key in keys {
-        let replica = key.trim_start_matches("tripline:fleet:").to_string();
-        let fields: Vec<(String, String)> = conn.hgetall(&key).await?;
+        let replica = key.trim_start_matches(FLEET_PREFIX).to_string();
+        let fields: Vec<(String, String)> = match conn.hgetall(&key).await {
+            Ok(fields) => fields,
+            Err(e) if matches!(fault(&e), Fault::Refused) => continue,
+            Err(e) => return Err(e),
+        };
         for (breaker, json) in fields {
             if let Ok(mut entry) = serde_json::from_str::<FleetEntry>(&json) {
                 entry.replica.clone_from(&replica);

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant as WallClock};
 use futures_util::StreamExt;
 use tripline_core::{Config, CountWindow, MockClock, Reason, State};
 use tripline_std::{
-    fleet_status, CircuitBreaker, Fleet, FleetConfig, FleetEvent, FleetMessage, FleetTasks,
+    fleet_status, CircuitBreaker, Fleet, FleetConfig, FleetConfigError, FleetEvent, FleetMessage,
+    FleetTasks,
 };
 
 type Mocked = Fleet<CountWindow<16>, &'static MockClock>;
@@ -66,9 +67,12 @@ fn clock() -> &'static MockClock {
 }
 
 fn fleet(url: &str, replica: &str, clock: &'static MockClock, queue: usize) -> Mocked {
-    let mut config = FleetConfig::new(url, replica);
-    config.queue = queue;
-    config.heartbeat = Duration::from_secs(1);
+    let config = FleetConfig::builder(url, replica)
+        .queue(queue)
+        .heartbeat(Duration::from_millis(500))
+        .op_timeout(Duration::from_millis(250))
+        .build()
+        .expect("a valid fleet config");
     Fleet::with_builder(config, move |b| {
         b.window(CountWindow::<16>::new()).clock(clock)
     })
@@ -320,4 +324,164 @@ async fn calls_never_wait_for_redis_and_the_publisher_reconnects_after_a_restart
     .await
     .expect("the new opening is published after the restart");
     assert_eq!(msg.breaker, "payments");
+}
+
+#[test]
+fn config_extremes_are_build_errors_not_panics_in_a_task() {
+    let build = |f: fn(tripline_std::FleetConfigBuilder) -> tripline_std::FleetConfigBuilder| {
+        f(FleetConfig::builder("redis://127.0.0.1:1/", "a"))
+            .build()
+            .map(|_| ())
+    };
+    assert_eq!(build(|b| b), Ok(()));
+    assert_eq!(
+        build(|b| b.heartbeat(Duration::ZERO)),
+        Err(FleetConfigError::Heartbeat)
+    );
+    assert_eq!(
+        build(|b| b.heartbeat(Duration::MAX)),
+        Err(FleetConfigError::Heartbeat)
+    );
+    assert_eq!(
+        build(|b| b.heartbeat(FleetConfig::MAX_HEARTBEAT + Duration::from_nanos(1))),
+        Err(FleetConfigError::Heartbeat)
+    );
+    assert_eq!(
+        build(|b| b.op_timeout(Duration::ZERO)),
+        Err(FleetConfigError::OpTimeout)
+    );
+    assert_eq!(
+        build(|b| b.op_timeout(Duration::MAX)),
+        Err(FleetConfigError::OpTimeout)
+    );
+    assert_eq!(
+        build(|b| b
+            .heartbeat(Duration::from_secs(1))
+            .op_timeout(Duration::from_secs(2))),
+        Err(FleetConfigError::OpTimeoutNotBelowHeartbeat)
+    );
+    assert_eq!(build(|b| b.queue(0)), Err(FleetConfigError::Queue));
+    assert_eq!(build(|b| b.queue(usize::MAX)), Err(FleetConfigError::Queue));
+    for replica in ["", "two words", "a\nb", &"x".repeat(129)] {
+        assert_eq!(
+            FleetConfig::builder("redis://127.0.0.1/", replica)
+                .build()
+                .map(|_| ()),
+            Err(FleetConfigError::Replica),
+            "{replica:?}"
+        );
+    }
+    assert!(matches!(
+        FleetConfig::builder("not a url", "a").build(),
+        Err(FleetConfigError::Url(_))
+    ));
+}
+
+/// Reads one `INFO` field as a number.
+async fn info_field(url: &str, section: &str, field: &str) -> u64 {
+    let client = redis::Client::open(url).expect("a valid url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let info: String = redis::cmd("INFO")
+        .arg(section)
+        .query_async(&mut conn)
+        .await
+        .expect("INFO answers");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in INFO {section}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_replica_keeps_events_flowing_without_a_reconnect_storm() {
+    let master = RedisServer::start();
+    let replica = RedisServer::start();
+    let client = redis::Client::open(replica.url()).expect("a valid url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(master.port)
+        .query_async(&mut conn)
+        .await
+        .expect("REPLICAOF answers");
+    let refused: redis::RedisResult<()> = redis::cmd("HSET")
+        .arg("k")
+        .arg("f")
+        .arg("v")
+        .query_async(&mut conn)
+        .await;
+    assert_eq!(
+        refused.expect_err("a replica refuses writes").code(),
+        Some("READONLY")
+    );
+
+    let clock = clock();
+    let a = fleet(&replica.url(), "a", clock, 64);
+    let _tasks = started(&a).await;
+    let before = info_field(&replica.url(), "stats", "total_connections_received").await;
+
+    let mut pubsub = client.get_async_pubsub().await.expect("connects");
+    pubsub
+        .subscribe("tripline:breaker:payments")
+        .await
+        .expect("subscribes");
+    let mut messages = pubsub.into_on_message();
+    let b = a
+        .registry()
+        .get_or_create("payments", two_failures_open_for(Duration::from_secs(5)));
+    trip(&b);
+    let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .await
+        .expect("the opening is published on the read-only replica")
+        .expect("the stream is open");
+    let payload: String = msg.get_payload().expect("a string payload");
+    let message: FleetMessage = serde_json::from_str(&payload).expect("decodes");
+    assert_eq!(message.breaker, "payments");
+
+    // Three refused heartbeats (500 ms apart) on the same connection.
+    eventually("refused heartbeats", || a.stats().heartbeat_failures >= 3).await;
+    let stats = a.stats();
+    assert_eq!((stats.disconnects, stats.connects), (0, 2), "{stats:?}");
+    assert!(stats.connected, "{stats:?}");
+    let last = a.last_error();
+    assert!(
+        last.as_deref().is_some_and(|e| e.contains("read only")),
+        "{last:?}"
+    );
+    let after = info_field(&replica.url(), "stats", "total_connections_received").await;
+    // Only the test's own pub/sub and INFO connections are new.
+    assert!(after - before <= 2, "{before} -> {after} connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_failures_are_counted_visible_and_backed_off() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let clock = clock();
+    let a = fleet(&format!("redis://127.0.0.1:{port}/"), "a", clock, 8);
+    let start = WallClock::now();
+    let tasks = a.start();
+    eventually("six failed connects", || a.stats().connect_failures >= 6).await;
+    // Two tasks: one of them failed three times, so waited 40 ms and 80 ms
+    // at least (50 ms and 100 ms, less 20 % jitter).
+    assert!(start.elapsed() >= Duration::from_millis(120));
+    let stats = a.stats();
+    assert_eq!(stats.connects, 0);
+    assert!(stats.publisher_running && stats.follower_running);
+    assert!(!tasks.is_finished());
+    assert!(a.last_error().is_some());
+    drop(tasks);
+    eventually("the tasks to end", || {
+        let s = a.stats();
+        !s.publisher_running && !s.follower_running
+    })
+    .await;
 }
