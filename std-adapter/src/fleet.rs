@@ -23,8 +23,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use hmac::{Hmac, KeyInit, Mac};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
+use sha2::Sha256;
 use tokio::sync::Notify;
 use tripline_core::{Backoff, Clock, Config, Event, Jitter, Reason, State, Window};
 
@@ -37,9 +39,11 @@ use crate::{CircuitBreaker, CircuitBreakerBuilder, Registry, StdClock};
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline::{FleetConfig, FleetConfigError};
+/// use tripline::{FleetConfig, FleetConfigError, FleetKey};
 ///
+/// let key = FleetKey::from_hex(&std::env::var("TRIPLINE_FLEET_KEY").unwrap_or_else(|_| "ab".repeat(32)))?;
 /// let config = FleetConfig::builder("redis://127.0.0.1:6379/", "checkout-7f9c")
+///     .key(key)
 ///     .heartbeat(Duration::from_secs(2))
 ///     .build()?;
 /// assert_eq!(config.queue(), 1024);
@@ -56,6 +60,10 @@ pub struct FleetConfig {
     queue: usize,
     heartbeat: Duration,
     op_timeout: Duration,
+    key: Option<FleetKey>,
+    peers: Option<std::collections::BTreeSet<String>>,
+    max_age: Duration,
+    follow_limit: (u32, Duration),
 }
 
 /// A [`FleetConfig`] setting out of range, from [`FleetConfigBuilder::build`].
@@ -83,6 +91,14 @@ pub enum FleetConfigError {
     /// The command timeout is not shorter than the heartbeat, so a slow
     /// command would overlap the next heartbeat.
     OpTimeoutNotBelowHeartbeat,
+    /// No fleet key, and no explicit [`FleetConfigBuilder::insecure_no_key`].
+    NoKey,
+    /// A fleet key shorter than [`FleetKey::MIN_LEN`] bytes, or not hex.
+    Key,
+    /// The largest accepted message age is not in 1 s..=1 hour.
+    MaxAge,
+    /// The follow limit is not 1..=1000 openings per 1 s..=1 day.
+    FollowLimit,
 }
 
 impl std::fmt::Display for FleetConfigError {
@@ -97,6 +113,18 @@ impl std::fmt::Display for FleetConfigError {
             FleetConfigError::OpTimeout => f.write_str("the command timeout must be 10 ms to 60 s"),
             FleetConfigError::OpTimeoutNotBelowHeartbeat => {
                 f.write_str("the command timeout must be shorter than the heartbeat")
+            }
+            FleetConfigError::NoKey => {
+                f.write_str("a fleet key is required (or opt out explicitly with insecure_no_key)")
+            }
+            FleetConfigError::Key => {
+                f.write_str("the fleet key must be at least 16 bytes (32 hex digits or more)")
+            }
+            FleetConfigError::MaxAge => {
+                f.write_str("the largest message age must be 1 s to 1 hour")
+            }
+            FleetConfigError::FollowLimit => {
+                f.write_str("the follow limit must be 1 to 1000 openings per 1 s to 1 day")
             }
         }
     }
@@ -119,7 +147,7 @@ impl FleetConfig {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.replica(), "a");
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -130,6 +158,11 @@ impl FleetConfig {
             queue: 1024,
             heartbeat: Duration::from_secs(5),
             op_timeout: Duration::from_millis(500),
+            key: None,
+            insecure: false,
+            peers: None,
+            max_age: Duration::from_secs(30),
+            follow_limit: (3, Duration::from_secs(600)),
         }
     }
 
@@ -137,7 +170,7 @@ impl FleetConfig {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.url(), "redis://127.0.0.1/");
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -150,7 +183,7 @@ impl FleetConfig {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "eu-1").build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "eu-1").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.replica(), "eu-1");
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -163,7 +196,7 @@ impl FleetConfig {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").queue(8).build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").queue(8).key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.queue(), 8);
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -177,7 +210,7 @@ impl FleetConfig {
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.heartbeat(), Duration::from_secs(5));
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -191,7 +224,7 @@ impl FleetConfig {
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// assert_eq!(config.op_timeout(), Duration::from_millis(500));
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -199,6 +232,137 @@ impl FleetConfig {
     pub fn op_timeout(&self) -> Duration {
         self.op_timeout
     }
+
+    /// How many times a followed breaker may be opened by peers per window.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+    ///     .key(tripline::FleetKey::new([7; 32])?)
+    ///     .build()?;
+    /// assert_eq!(config.follow_limit(), (3, Duration::from_secs(600)));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn follow_limit(&self) -> (u32, Duration) {
+        self.follow_limit
+    }
+}
+
+/// The secret shared by a fleet's replicas: every message is signed with
+/// HMAC-SHA256 under it, and a follower drops what does not verify.
+///
+/// Make one with `openssl rand -hex 32`, hand it to every replica as a
+/// secret (an environment variable, a mounted file), and read it with
+/// [`from_hex`](FleetKey::from_hex).
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::{FleetConfigError, FleetKey};
+/// let key = FleetKey::from_hex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")?;
+/// assert_eq!(format!("{key:?}"), "FleetKey(..)"); // never printed
+/// assert_eq!(FleetKey::new(b"short").unwrap_err(), FleetConfigError::Key);
+/// # Ok::<(), FleetConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct FleetKey {
+    mac: Hmac<Sha256>,
+}
+
+impl FleetKey {
+    /// The shortest key accepted, in bytes; 32 is what `openssl rand -hex 32` gives.
+    pub const MIN_LEN: usize = 16;
+
+    /// A key of raw bytes.
+    ///
+    /// # Errors
+    /// [`FleetConfigError::Key`] if shorter than [`MIN_LEN`](FleetKey::MIN_LEN).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// assert!(tripline::FleetKey::new([1; 32]).is_ok());
+    /// ```
+    pub fn new(key: impl AsRef<[u8]>) -> Result<Self, FleetConfigError> {
+        let key = key.as_ref();
+        if key.len() < FleetKey::MIN_LEN {
+            return Err(FleetConfigError::Key);
+        }
+        let mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| FleetConfigError::Key)?;
+        Ok(FleetKey { mac })
+    }
+
+    /// A key written in hex (surrounding whitespace ignored).
+    ///
+    /// # Errors
+    /// [`FleetConfigError::Key`] if not hex or shorter than [`MIN_LEN`](FleetKey::MIN_LEN) bytes.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// assert!(tripline::FleetKey::from_hex("not hex").is_err());
+    /// ```
+    pub fn from_hex(hex: &str) -> Result<Self, FleetConfigError> {
+        let hex = hex.trim().as_bytes();
+        if !hex.len().is_multiple_of(2) {
+            return Err(FleetConfigError::Key);
+        }
+        let bytes: Option<Vec<u8>> = hex
+            .chunks_exact(2)
+            .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+            .collect();
+        FleetKey::new(bytes.ok_or(FleetConfigError::Key)?)
+    }
+}
+
+impl std::fmt::Debug for FleetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FleetKey(..)")
+    }
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// Feeds one length-prefixed field to a MAC, so no two field lists encode alike.
+fn field(mac: &mut Hmac<Sha256>, bytes: &[u8]) {
+    mac.update(&(bytes.len() as u64).to_le_bytes());
+    mac.update(bytes);
+}
+
+/// Checks a hex tag in constant time (the comparison is `hmac`'s).
+fn verify_tag(mac: Hmac<Sha256>, tag: Option<&str>) -> bool {
+    let Some(tag) = tag else {
+        return false;
+    };
+    let tag = tag.as_bytes();
+    if tag.len() != 64 {
+        return false;
+    }
+    let mut raw = [0_u8; 32];
+    for (out, pair) in raw.iter_mut().zip(tag.chunks_exact(2)) {
+        let (Some(hi), Some(lo)) = (nibble(pair[0]), nibble(pair[1])) else {
+            return false;
+        };
+        *out = hi << 4 | lo;
+    }
+    mac.verify_slice(&raw).is_ok()
 }
 
 /// Builds a [`FleetConfig`]; see [`FleetConfig::builder`].
@@ -210,6 +374,7 @@ impl FleetConfig {
 ///     .queue(64)
 ///     .heartbeat(Duration::from_secs(1))
 ///     .op_timeout(Duration::from_millis(200))
+///     .key(tripline::FleetKey::new([7; 32])?)
 ///     .build()?;
 /// assert_eq!(config.queue(), 64);
 /// # Ok::<(), tripline::FleetConfigError>(())
@@ -222,9 +387,103 @@ pub struct FleetConfigBuilder {
     queue: usize,
     heartbeat: Duration,
     op_timeout: Duration,
+    key: Option<FleetKey>,
+    insecure: bool,
+    peers: Option<std::collections::BTreeSet<String>>,
+    max_age: Duration,
+    follow_limit: (u32, Duration),
 }
 
 impl FleetConfigBuilder {
+    /// The fleet key every message is signed and checked with. Required,
+    /// unless [`insecure_no_key`](FleetConfigBuilder::insecure_no_key).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let none = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build();
+    /// assert_eq!(none.unwrap_err(), tripline::FleetConfigError::NoKey);
+    /// ```
+    pub fn key(mut self, key: FleetKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Opts out of authentication: messages go unsigned and the follower
+    /// believes any message on a followed channel, so anyone who can
+    /// `PUBLISH` on the Redis can open this replica's followed breakers
+    /// (each time for at most the cap, within the follow limit). Only for
+    /// a Redis that nothing else can reach.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a").insecure_no_key().build();
+    /// assert!(config.is_ok());
+    /// ```
+    pub fn insecure_no_key(mut self) -> Self {
+        self.insecure = true;
+        self
+    }
+
+    /// Only these replicas are followed; a correctly signed message from
+    /// any other is dropped (and counted as `unknown_replica`).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "eu-1")
+    ///     .key(tripline::FleetKey::new([7; 32])?)
+    ///     .peers(["eu-2", "eu-3"])
+    ///     .build()?;
+    /// # drop(config);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn peers<S: Into<String>>(mut self, peers: impl IntoIterator<Item = S>) -> Self {
+        self.peers = Some(peers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The oldest (or furthest in the future) a message may be, by its
+    /// sender's clock against this one's; 30 s unless set. Older messages
+    /// are dropped as `stale`, so a recorded message cannot be replayed
+    /// later; keep replicas' clocks in step (NTP) well within it.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let err = tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+    ///     .insecure_no_key()
+    ///     .max_age(Duration::ZERO)
+    ///     .build();
+    /// assert_eq!(err.unwrap_err(), tripline::FleetConfigError::MaxAge);
+    /// ```
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// A followed breaker is opened by peers at most `opens` times per
+    /// `per`; further peer openings in that window are dropped (counted as
+    /// `limited`). The default, 3 per 10 minutes, follows a real outage at
+    /// its start and a couple of relapses, which is when following pays;
+    /// past that, this replica's own calls open the breaker if the backend
+    /// is still down. It bounds what a replica gone wrong (or a stolen key)
+    /// can do: with a 30 s cap, peers keep a breaker open at most 15 % of
+    /// the time.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// let config = tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+    ///     .key(tripline::FleetKey::new([7; 32])?)
+    ///     .follow_limit(1, Duration::from_secs(60))
+    ///     .build()?;
+    /// assert_eq!(config.follow_limit().0, 1);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn follow_limit(mut self, opens: u32, per: Duration) -> Self {
+        self.follow_limit = (opens, per);
+        self
+    }
+
     /// State changes held while Redis is unreachable (1 to 65536); the oldest are dropped beyond it.
     ///
     /// ```
@@ -302,6 +561,18 @@ impl FleetConfigBuilder {
         if self.op_timeout >= self.heartbeat {
             return Err(FleetConfigError::OpTimeoutNotBelowHeartbeat);
         }
+        if self.key.is_none() && !self.insecure {
+            return Err(FleetConfigError::NoKey);
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.max_age) {
+            return Err(FleetConfigError::MaxAge);
+        }
+        let (opens, per) = self.follow_limit;
+        if !(1..=1000).contains(&opens)
+            || !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&per)
+        {
+            return Err(FleetConfigError::FollowLimit);
+        }
         Ok(FleetConfig {
             client,
             url: self.url,
@@ -309,20 +580,110 @@ impl FleetConfigBuilder {
             queue: self.queue,
             heartbeat: self.heartbeat,
             op_timeout: self.op_timeout,
+            key: self.key,
+            peers: self.peers,
+            max_age: self.max_age,
+            follow_limit: self.follow_limit,
         })
     }
 }
 
-/// One event on a breaker's channel, as JSON.
+/// One event on a breaker's channel, as JSON, signed with the fleet key.
+///
+/// The tag is HMAC-SHA256 over a fixed label, the replica, the breaker,
+/// the event, the send time and the sequence number, each length-prefixed:
+/// changing any of them, or moving the message to another breaker's
+/// channel, makes a follower drop it.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::{FleetEvent, FleetKey, FleetMessage};
+///
+/// let key = FleetKey::new([7; 32])?;
+/// let mut message = FleetMessage {
+///     replica: "eu-1".into(),
+///     breaker: "payments".into(),
+///     kind: FleetEvent::Rejections { count: 3 },
+///     sent_ms: 1_700_000_000_000,
+///     seq: 1,
+///     mac: None,
+/// };
+/// message.sign(&key);
+/// assert!(message.verify(&key));
+/// message.kind = FleetEvent::Rejections { count: 4 };
+/// assert!(!message.verify(&key));
+/// # Ok::<(), tripline::FleetConfigError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FleetMessage {
     /// The replica that sent it.
     pub replica: String,
-    /// The breaker's name.
+    /// The breaker's name; a follower drops a message whose name is not its channel's.
     pub breaker: String,
     /// What happened.
     #[serde(flatten)]
     pub kind: FleetEvent,
+    /// When it was sent: ms since the Unix epoch, by the sender's clock.
+    #[serde(default)]
+    pub sent_ms: u64,
+    /// The sender's sequence number: rises by one per message, and starts
+    /// from the time the sender started (µs since the epoch), so it keeps
+    /// rising across restarts.
+    #[serde(default)]
+    pub seq: u64,
+    /// The HMAC-SHA256 tag, in hex; absent when the fleet runs without a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl FleetMessage {
+    fn tag(&self, key: &FleetKey) -> Hmac<Sha256> {
+        let mut mac = key.mac.clone();
+        mac.update(b"tripline-fleet-message-v1");
+        field(&mut mac, self.replica.as_bytes());
+        field(&mut mac, self.breaker.as_bytes());
+        field(
+            &mut mac,
+            &serde_json::to_vec(&self.kind).unwrap_or_default(),
+        );
+        mac.update(&self.sent_ms.to_le_bytes());
+        mac.update(&self.seq.to_le_bytes());
+        mac
+    }
+
+    /// Sets [`mac`](FleetMessage::mac) to this message's tag under `key`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// # use tripline::{FleetEvent, FleetKey, FleetMessage};
+    /// # let mut message = FleetMessage { replica: "a".into(), breaker: "b".into(),
+    /// #     kind: FleetEvent::Rejections { count: 1 }, sent_ms: 0, seq: 0, mac: None };
+    /// message.sign(&FleetKey::new([7; 32])?);
+    /// assert_eq!(message.mac.as_ref().map(String::len), Some(64));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn sign(&mut self, key: &FleetKey) {
+        self.mac = Some(to_hex(&self.tag(key).finalize().into_bytes()));
+    }
+
+    /// Whether [`mac`](FleetMessage::mac) is this message's tag under `key`
+    /// (compared in constant time).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// # use tripline::{FleetEvent, FleetKey, FleetMessage};
+    /// # let mut message = FleetMessage { replica: "a".into(), breaker: "b".into(),
+    /// #     kind: FleetEvent::Rejections { count: 1 }, sent_ms: 0, seq: 0, mac: None };
+    /// let key = FleetKey::new([7; 32])?;
+    /// assert!(!message.verify(&key)); // unsigned
+    /// message.sign(&FleetKey::new([8; 32])?);
+    /// assert!(!message.verify(&key)); // another key
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn verify(&self, key: &FleetKey) -> bool {
+        verify_tag(self.tag(key), self.mac.as_deref())
+    }
 }
 
 /// What a [`FleetMessage`] reports.
@@ -362,13 +723,128 @@ pub struct FleetEntry {
     pub retry_after_ms: Option<u64>,
     /// Calls it rejected since it started.
     pub rejected: u64,
+    /// When the entry was written: ms since the Unix epoch, by the replica's clock.
+    #[serde(default)]
+    pub sent_ms: u64,
+    /// The HMAC-SHA256 tag over the replica, breaker, state, open time,
+    /// rejections and write time, in hex; absent without a fleet key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl FleetEntry {
+    fn tag(&self, key: &FleetKey) -> Hmac<Sha256> {
+        let mut mac = key.mac.clone();
+        mac.update(b"tripline-fleet-entry-v1");
+        field(&mut mac, self.replica.as_bytes());
+        field(&mut mac, self.breaker.as_bytes());
+        let body = (&self.state, self.retry_after_ms, self.rejected);
+        field(&mut mac, &serde_json::to_vec(&body).unwrap_or_default());
+        mac.update(&self.sent_ms.to_le_bytes());
+        mac
+    }
+
+    /// Sets [`mac`](FleetEntry::mac) to this entry's tag under `key`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{FleetEntry, FleetKey, State};
+    /// let key = FleetKey::new([7; 32])?;
+    /// let mut entry = FleetEntry { replica: "eu-1".into(), breaker: "db".into(), state: State::Closed,
+    ///     retry_after_ms: None, rejected: 0, sent_ms: 0, mac: None };
+    /// entry.sign(&key);
+    /// assert!(entry.verify(&key));
+    /// entry.replica = "eu-2".into(); // copied under another replica's hash
+    /// assert!(!entry.verify(&key));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    pub fn sign(&mut self, key: &FleetKey) {
+        self.mac = Some(to_hex(&self.tag(key).finalize().into_bytes()));
+    }
+
+    /// Whether [`mac`](FleetEntry::mac) is this entry's tag under `key`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{FleetEntry, FleetKey, State};
+    /// let entry = FleetEntry { replica: "eu-1".into(), breaker: "db".into(), state: State::Open,
+    ///     retry_after_ms: Some(5_000), rejected: 9, sent_ms: 0, mac: None };
+    /// assert!(!entry.verify(&FleetKey::new([7; 32])?));
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn verify(&self, key: &FleetKey) -> bool {
+        verify_tag(self.tag(key), self.mac.as_deref())
+    }
+}
+
+/// Messages a follower dropped, by reason.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// let drops = tripline::FleetDrops::default();
+/// assert_eq!(drops.total(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct FleetDrops {
+    /// Not a fleet message (not UTF-8, not the JSON of a [`FleetMessage`]).
+    pub malformed: u64,
+    /// The breaker named in the message is not the channel's.
+    pub wrong_channel: u64,
+    /// No tag, with a fleet key set.
+    pub unsigned: u64,
+    /// A tag that does not verify under the fleet key.
+    pub bad_mac: u64,
+    /// From a replica outside [`FleetConfigBuilder::peers`].
+    pub unknown_replica: u64,
+    /// Sent longer ago (or further ahead) than [`FleetConfigBuilder::max_age`].
+    pub stale: u64,
+    /// A sequence number not above the last one seen from that replica.
+    pub replayed: u64,
+    /// An opening past [`FleetConfigBuilder::follow_limit`].
+    pub limited: u64,
+}
+
+impl FleetDrops {
+    /// All dropped messages.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// assert_eq!(tripline::FleetDrops::default().total(), 0);
+    /// ```
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.malformed
+            + self.wrong_channel
+            + self.unsigned
+            + self.bad_mac
+            + self.unknown_replica
+            + self.stale
+            + self.replayed
+            + self.limited
+    }
+}
+
+/// Why a follower dropped a message: an index into the drop counters.
+#[derive(Clone, Copy)]
+enum Dropped {
+    Malformed,
+    WrongChannel,
+    Unsigned,
+    BadMac,
+    UnknownReplica,
+    Stale,
+    Replayed,
+    Limited,
 }
 
 /// What the fleet glue did: for a health check or a dashboard.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
 /// let stats = fleet.stats();
 /// assert_eq!((stats.connects, stats.publisher_running), (0, false));
 /// # Ok::<(), tripline::FleetConfigError>(())
@@ -399,9 +875,12 @@ pub struct FleetStats {
     pub subscribe_failures: u64,
     /// Peer openings this replica followed.
     pub followed: u64,
+    /// Messages the follower dropped, by reason.
+    pub drops: FleetDrops,
     /// Whether the publisher is connected now.
     pub connected: bool,
-    /// Whether the follower has a live subscription connection now.
+    /// Whether the follower has a live subscription connection now, with
+    /// every followed channel subscribed (or refused, counted in `subscribe_failures`).
     pub subscribed: bool,
     /// Whether the publisher task is running (false before `start`, after
     /// [`FleetTasks`] is dropped, or if it ended by a panic).
@@ -418,7 +897,7 @@ pub struct FleetStats {
 /// use tripline::{Config, Fleet, FleetConfig};
 ///
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let fleet = Fleet::new(FleetConfig::builder("redis://127.0.0.1:6379/", "replica-a").build()?);
+/// let fleet = Fleet::new(FleetConfig::builder("redis://127.0.0.1:6379/", "replica-a").key(tripline::FleetKey::new([7; 32])?).build()?);
 /// fleet.follow("payments", Duration::from_secs(30)); // open when a peer's opens, at most 30 s
 /// let _tasks = fleet.start(); // background publisher and follower; stop on drop
 /// let payments = fleet.registry().get_or_create("payments", Config::network());
@@ -439,6 +918,8 @@ struct Shared {
     followed: Mutex<HashMap<String, Duration>>,
     follows_changed: Notify,
     last_error: Mutex<Option<String>>,
+    /// The next message's sequence number.
+    seq: AtomicU64,
     counts: Counts,
 }
 
@@ -453,6 +934,7 @@ struct Counts {
     heartbeat_failures: AtomicU64,
     subscribe_failures: AtomicU64,
     followed: AtomicU64,
+    drops: [AtomicU64; 8],
     connected: AtomicBool,
     subscribed: AtomicBool,
     publisher_running: AtomicBool,
@@ -464,7 +946,7 @@ impl Fleet {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// assert!(fleet.registry().is_empty());
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -481,7 +963,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use tripline::{Config, CountWindow, Fleet, FleetConfig};
-    /// let config = FleetConfig::builder("redis://127.0.0.1/", "a").build()?;
+    /// let config = FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?;
     /// let fleet = Fleet::with_builder(config, |b| b.window(CountWindow::<32>::new()));
     /// let db = fleet.registry().get_or_create("db", Config::DEFAULT);
     /// assert_eq!(db.name(), "db");
@@ -500,6 +982,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
             followed: Mutex::new(HashMap::new()),
             follows_changed: Notify::new(),
             last_error: Mutex::new(None),
+            seq: AtomicU64::new(unix_micros()),
             counts: Counts::default(),
         });
         let observed = Arc::clone(&shared);
@@ -523,7 +1006,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// fleet.registry().get_or_create("db", tripline::Config::DEFAULT);
     /// assert_eq!(fleet.registry().names(), ["db"]);
     /// # Ok::<(), tripline::FleetConfigError>(())
@@ -539,7 +1022,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// fleet.registry().get_or_create("db", tripline::Config::DEFAULT);
     /// assert!(fleet.remove("db").is_some());
     /// assert!(fleet.registry().is_empty());
@@ -559,7 +1042,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// fleet.follow("payments", Duration::from_secs(30));
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -574,7 +1057,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     /// ```no_run
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// let tasks = fleet.start();
     /// assert!(!tasks.is_finished());
     /// # Ok(()) }
@@ -598,7 +1081,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// assert_eq!(fleet.stats().published, 0);
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -616,6 +1099,16 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
             heartbeat_failures: get(&c.heartbeat_failures),
             subscribe_failures: get(&c.subscribe_failures),
             followed: get(&c.followed),
+            drops: FleetDrops {
+                malformed: get(&c.drops[Dropped::Malformed as usize]),
+                wrong_channel: get(&c.drops[Dropped::WrongChannel as usize]),
+                unsigned: get(&c.drops[Dropped::Unsigned as usize]),
+                bad_mac: get(&c.drops[Dropped::BadMac as usize]),
+                unknown_replica: get(&c.drops[Dropped::UnknownReplica as usize]),
+                stale: get(&c.drops[Dropped::Stale as usize]),
+                replayed: get(&c.drops[Dropped::Replayed as usize]),
+                limited: get(&c.drops[Dropped::Limited as usize]),
+            },
             connected: c.connected.load(Ordering::Relaxed),
             subscribed: c.subscribed.load(Ordering::Relaxed),
             publisher_running: c.publisher_running.load(Ordering::Relaxed),
@@ -628,7 +1121,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// assert_eq!(fleet.last_error(), None);
     /// # Ok::<(), tripline::FleetConfigError>(())
     /// ```
@@ -643,7 +1136,7 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
 /// ```no_run
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
-/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+/// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
 /// let tasks = fleet.start();
 /// drop(tasks); // both tasks stop
 /// # Ok(()) }
@@ -660,7 +1153,7 @@ impl FleetTasks {
     /// ```no_run
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// # #[tokio::main] async fn main() -> Result<(), tripline::FleetConfigError> {
-    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").build()?);
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a").key(tripline::FleetKey::new([7; 32])?).build()?);
     /// assert!(!fleet.start().is_finished());
     /// # Ok(()) }
     /// ```
@@ -740,6 +1233,26 @@ impl Shared {
 
     fn hash(&self) -> String {
         format!("{FLEET_PREFIX}{}", self.config.replica)
+    }
+
+    /// A message from this replica: stamped, numbered and signed.
+    fn message(&self, breaker: &str, kind: FleetEvent) -> FleetMessage {
+        let mut message = FleetMessage {
+            replica: self.config.replica.clone(),
+            breaker: breaker.to_string(),
+            kind,
+            sent_ms: unix_millis(),
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            mac: None,
+        };
+        if let Some(key) = &self.config.key {
+            message.sign(key);
+        }
+        message
+    }
+
+    fn drop_message(&self, why: Dropped) {
+        self.counts.drops[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     fn note_error(&self, error: &dyn std::fmt::Display) {
@@ -868,16 +1381,15 @@ async fn drain<W: Window, C: Clock>(
             .flatten()
             .filter(|_| to == State::Open)
             .map(millis);
-        let message = FleetMessage {
-            replica: shared.config.replica.clone(),
-            breaker: name.to_string(),
-            kind: FleetEvent::StateChanged {
+        let message = shared.message(
+            &name,
+            FleetEvent::StateChanged {
                 from,
                 to,
                 reason,
                 open_for_ms,
             },
-        };
+        );
         match send(shared, conn, &message).await {
             Ok(()) => any = true,
             Err(Fault::Refused) => {}
@@ -915,11 +1427,7 @@ async fn rejections<W: Window, C: Clock>(
         if count == 0 {
             continue;
         }
-        let message = FleetMessage {
-            replica: shared.config.replica.clone(),
-            breaker: name.to_string(),
-            kind: FleetEvent::Rejections { count },
-        };
+        let message = shared.message(&name, FleetEvent::Rejections { count });
         match send(shared, conn, &message).await {
             Ok(()) | Err(Fault::Refused) => {}
             Err(Fault::Broken) => {
@@ -969,13 +1477,18 @@ async fn store<W: Window, C: Clock>(
     let Some((m, retry_after)) = read(breaker) else {
         return Ok(true);
     };
-    let entry = FleetEntry {
+    let mut entry = FleetEntry {
         replica: shared.config.replica.clone(),
         breaker: breaker.name().to_string(),
         state: m.state,
         retry_after_ms: retry_after.filter(|_| m.state == State::Open).map(millis),
         rejected: m.rejected,
+        sent_ms: unix_millis(),
+        mac: None,
     };
+    if let Some(key) = &shared.config.key {
+        entry.sign(key);
+    }
     let Ok(json) = serde_json::to_string(&entry) else {
         return Ok(true);
     };
@@ -1030,13 +1543,13 @@ async fn follow<W: Window, C: Clock>(shared: Arc<Shared>, registry: Arc<Registry
     let _running = Running(&shared.counts.follower_running);
     let fresh = || RECONNECT.delays(seed(&shared.config.replica).rotate_left(7));
     let mut delays = fresh();
+    let mut memory = Memory::default();
     loop {
         let connecting = shared.config.client.get_async_pubsub();
         match tokio::time::timeout(shared.config.op_timeout, connecting).await {
             Ok(Ok(pubsub)) => {
                 shared.counts.connects.fetch_add(1, Ordering::Relaxed);
-                shared.counts.subscribed.store(true, Ordering::Relaxed);
-                if listen(&shared, &registry, pubsub).await {
+                if listen(&shared, &registry, pubsub, &mut memory).await {
                     delays = fresh();
                 }
                 shared.counts.subscribed.store(false, Ordering::Relaxed);
@@ -1067,6 +1580,7 @@ async fn listen<W: Window, C: Clock>(
     shared: &Shared,
     registry: &Registry<W, C>,
     pubsub: redis::aio::PubSub,
+    memory: &mut Memory,
 ) -> bool {
     let mut proven = false;
     let (mut sink, mut stream) = pubsub.split();
@@ -1095,10 +1609,11 @@ async fn listen<W: Window, C: Clock>(
                 Err(Fault::Broken) => return proven,
             }
         }
+        shared.counts.subscribed.store(true, Ordering::Relaxed);
         tokio::select! {
             msg = stream.next() => {
                 let Some(msg) = msg else { return proven };
-                shared.on_message(registry, &msg);
+                shared.on_message(registry, &msg, memory);
             }
             _ = ping.tick() => {
                 match shared.run(sink.ping::<redis::Value>()).await {
@@ -1112,24 +1627,93 @@ async fn listen<W: Window, C: Clock>(
     }
 }
 
+/// What the follower remembers across subscriptions: the last sequence
+/// number seen from each replica, and each followed breaker's recent
+/// openings by peers.
+#[derive(Default)]
+struct Memory {
+    last_seq: HashMap<String, u64>,
+    opened: HashMap<String, VecDeque<tokio::time::Instant>>,
+}
+
+/// Replicas remembered at most; only verified messages add one, so more
+/// than this means no key (or a fleet this large), and forgetting them all
+/// leaves replays to the age check.
+const REMEMBERED_REPLICAS: usize = 4096;
+
 impl Shared {
-    /// One message on a followed channel.
-    fn on_message<W: Window, C: Clock>(&self, registry: &Registry<W, C>, msg: &redis::Msg) {
-        let Ok(payload) = msg.get_payload::<String>() else {
-            return;
-        };
-        let Ok(message) = serde_json::from_str::<FleetMessage>(&payload) else {
-            return;
-        };
-        if msg.get_channel_name() != Shared::channel(&message.breaker) {
-            return;
+    /// One message on a followed channel: checked, in order, for shape,
+    /// channel, tag, sender, age and sequence, then maybe followed.
+    fn on_message<W: Window, C: Clock>(
+        &self,
+        registry: &Registry<W, C>,
+        msg: &redis::Msg,
+        memory: &mut Memory,
+    ) {
+        match self.check(msg, memory) {
+            Ok(Some(message)) => self.follow_one(registry, &message, memory),
+            Ok(None) => {}
+            Err(why) => self.drop_message(why),
         }
-        self.follow_one(registry, &message);
     }
 
-    /// A peer's opening, applied to a followed local breaker of the same name.
-    /// Openings that were themselves followed are not passed on (no echo).
-    fn follow_one<W: Window, C: Clock>(&self, registry: &Registry<W, C>, message: &FleetMessage) {
+    /// The message if it is to be acted on, `None` if it is this replica's own.
+    fn check(
+        &self,
+        msg: &redis::Msg,
+        memory: &mut Memory,
+    ) -> Result<Option<FleetMessage>, Dropped> {
+        let payload = msg
+            .get_payload::<String>()
+            .map_err(|_| Dropped::Malformed)?;
+        let message =
+            serde_json::from_str::<FleetMessage>(&payload).map_err(|_| Dropped::Malformed)?;
+        let named = msg
+            .get_channel_name()
+            .strip_prefix(CHANNEL_PREFIX)
+            .is_some_and(|name| name == message.breaker);
+        if !named {
+            return Err(Dropped::WrongChannel);
+        }
+        if let Some(key) = &self.config.key {
+            if message.mac.is_none() {
+                return Err(Dropped::Unsigned);
+            }
+            if !message.verify(key) {
+                return Err(Dropped::BadMac);
+            }
+        }
+        if message.replica == self.config.replica {
+            return Ok(None);
+        }
+        if let Some(peers) = &self.config.peers {
+            if !peers.contains(&message.replica) {
+                return Err(Dropped::UnknownReplica);
+            }
+        }
+        if unix_millis().abs_diff(message.sent_ms) > millis(self.config.max_age) {
+            return Err(Dropped::Stale);
+        }
+        if let Some(&last) = memory.last_seq.get(&message.replica) {
+            if message.seq <= last {
+                return Err(Dropped::Replayed);
+            }
+        } else if memory.last_seq.len() >= REMEMBERED_REPLICAS {
+            memory.last_seq.clear();
+        }
+        memory.last_seq.insert(message.replica.clone(), message.seq);
+        Ok(Some(message))
+    }
+
+    /// A peer's opening, applied to a followed local breaker of the same
+    /// name if it is closed and the follow limit allows. Openings that were
+    /// themselves followed are not passed on (no echo).
+    fn follow_one<W: Window, C: Clock>(
+        &self,
+        registry: &Registry<W, C>,
+        message: &FleetMessage,
+        memory: &mut Memory,
+    ) {
         let FleetEvent::StateChanged {
             to: State::Open,
             reason,
@@ -1139,7 +1723,7 @@ impl Shared {
         else {
             return;
         };
-        if message.replica == self.config.replica || reason == Reason::Peer {
+        if reason == Reason::Peer {
             return;
         }
         let Some(cap) = lock(&self.followed).get(&message.breaker).copied() else {
@@ -1148,7 +1732,24 @@ impl Shared {
         let Some(breaker) = registry.get(&message.breaker) else {
             return;
         };
+        if read(&breaker).is_none_or(|(m, _)| m.state != State::Closed) {
+            return;
+        }
+        let (opens, per) = self.config.follow_limit;
+        let now = tokio::time::Instant::now();
+        let opened = memory.opened.entry(message.breaker.clone()).or_default();
+        while opened
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= per)
+        {
+            opened.pop_front();
+        }
+        if opened.len() >= opens as usize {
+            self.drop_message(Dropped::Limited);
+            return;
+        }
         if follow_peer(&breaker, Duration::from_millis(open_for_ms), cap) {
+            opened.push_back(now);
             self.counts.followed.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -1173,6 +1774,18 @@ fn read<W: Window, C: Clock>(
     Some((metrics, retry_after))
 }
 
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, millis)
+}
+
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -1180,19 +1793,25 @@ fn millis(d: Duration) -> u64 {
 /// Every breaker of every replica whose state hash has not expired, read
 /// with `SCAN` (never `KEYS`, which blocks a large Redis); a key under the
 /// prefix that is not a hash, or an entry that does not decode, is skipped.
+/// With a `key`, so is every entry whose tag does not verify for the
+/// replica whose hash holds it: forged hashes do not show up as replicas.
 ///
 /// # Errors
 /// Redis' error if it cannot be reached.
 ///
 /// ```no_run
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-/// # #[tokio::main] async fn main() -> redis::RedisResult<()> {
-/// for e in tripline::fleet_status("redis://127.0.0.1:6379/").await? {
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = tripline::FleetKey::from_hex(&std::env::var("TRIPLINE_FLEET_KEY")?)?;
+/// for e in tripline::fleet_status("redis://127.0.0.1:6379/", Some(&key)).await? {
 ///     println!("{:>12} {:>10} {}", e.replica, e.breaker, e.state);
 /// }
 /// # Ok(()) }
 /// ```
-pub async fn fleet_status(url: &str) -> redis::RedisResult<Vec<FleetEntry>> {
+pub async fn fleet_status(
+    url: &str,
+    fleet_key: Option<&FleetKey>,
+) -> redis::RedisResult<Vec<FleetEntry>> {
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut keys: Vec<String> = Vec::new();
@@ -1226,7 +1845,9 @@ pub async fn fleet_status(url: &str) -> redis::RedisResult<Vec<FleetEntry>> {
             if let Ok(mut entry) = serde_json::from_str::<FleetEntry>(&json) {
                 entry.replica.clone_from(&replica);
                 entry.breaker = breaker;
-                entries.push(entry);
+                if fleet_key.is_none_or(|k| entry.verify(k)) {
+                    entries.push(entry);
+                }
             }
         }
     }

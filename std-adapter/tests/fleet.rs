@@ -11,8 +11,8 @@ use std::time::{Duration, Instant as WallClock};
 use futures_util::StreamExt;
 use tripline_core::{Config, CountWindow, MockClock, Reason, State};
 use tripline_std::{
-    fleet_status, CircuitBreaker, Fleet, FleetConfig, FleetConfigError, FleetEvent, FleetMessage,
-    FleetTasks,
+    fleet_status, CircuitBreaker, Fleet, FleetConfig, FleetConfigError, FleetEvent, FleetKey,
+    FleetMessage, FleetTasks,
 };
 
 type Mocked = Fleet<CountWindow<16>, &'static MockClock>;
@@ -62,12 +62,18 @@ impl Drop for RedisServer {
     }
 }
 
+fn key() -> FleetKey {
+    FleetKey::new(*b"tripline fleet test key, 32 byte").expect("a long enough key")
+}
+
 fn clock() -> &'static MockClock {
     Box::leak(Box::new(MockClock::new()))
 }
 
 fn fleet(url: &str, replica: &str, clock: &'static MockClock, queue: usize) -> Mocked {
     let config = FleetConfig::builder(url, replica)
+        .key(key())
+        .follow_limit(2, Duration::from_secs(600))
         .queue(queue)
         .heartbeat(Duration::from_millis(500))
         .op_timeout(Duration::from_millis(250))
@@ -234,7 +240,7 @@ async fn a_follower_opens_when_its_peer_opens_and_both_recover_on_their_own() {
     let deadline = WallClock::now() + Duration::from_secs(10);
     while replicas.len() < 2 {
         assert!(WallClock::now() < deadline, "fleet status: {replicas:?}");
-        let entries = fleet_status(&url).await.expect("redis is up");
+        let entries = fleet_status(&url, Some(&key())).await.expect("redis is up");
         replicas = entries
             .iter()
             .filter(|e| e.breaker == "payments" && e.state == State::Closed)
@@ -329,7 +335,7 @@ async fn calls_never_wait_for_redis_and_the_publisher_reconnects_after_a_restart
 #[test]
 fn config_extremes_are_build_errors_not_panics_in_a_task() {
     let build = |f: fn(tripline_std::FleetConfigBuilder) -> tripline_std::FleetConfigBuilder| {
-        f(FleetConfig::builder("redis://127.0.0.1:1/", "a"))
+        f(FleetConfig::builder("redis://127.0.0.1:1/", "a").key(key()))
             .build()
             .map(|_| ())
     };
@@ -362,9 +368,40 @@ fn config_extremes_are_build_errors_not_panics_in_a_task() {
     );
     assert_eq!(build(|b| b.queue(0)), Err(FleetConfigError::Queue));
     assert_eq!(build(|b| b.queue(usize::MAX)), Err(FleetConfigError::Queue));
+    assert_eq!(
+        FleetConfig::builder("redis://127.0.0.1/", "a")
+            .build()
+            .map(|_| ()),
+        Err(FleetConfigError::NoKey)
+    );
+    assert!(FleetConfig::builder("redis://127.0.0.1/", "a")
+        .insecure_no_key()
+        .build()
+        .is_ok());
+    assert_eq!(
+        FleetKey::new([0; 15]).map(|_| ()),
+        Err(FleetConfigError::Key)
+    );
+    assert_eq!(
+        build(|b| b.max_age(Duration::ZERO)),
+        Err(FleetConfigError::MaxAge)
+    );
+    assert_eq!(
+        build(|b| b.max_age(Duration::MAX)),
+        Err(FleetConfigError::MaxAge)
+    );
+    assert_eq!(
+        build(|b| b.follow_limit(0, Duration::from_secs(60))),
+        Err(FleetConfigError::FollowLimit)
+    );
+    assert_eq!(
+        build(|b| b.follow_limit(3, Duration::ZERO)),
+        Err(FleetConfigError::FollowLimit)
+    );
     for replica in ["", "two words", "a\nb", &"x".repeat(129)] {
         assert_eq!(
             FleetConfig::builder("redis://127.0.0.1/", replica)
+                .key(key())
                 .build()
                 .map(|_| ()),
             Err(FleetConfigError::Replica),
@@ -484,4 +521,193 @@ async fn connect_failures_are_counted_visible_and_backed_off() {
         !s.publisher_running && !s.follower_running
     })
     .await;
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    u64::try_from(since.as_millis()).expect("fits")
+}
+
+/// An opening of `breaker` as `replica` would publish it, signed with `key`.
+fn opening(replica: &str, breaker: &str, seq: u64, key: Option<&FleetKey>) -> FleetMessage {
+    let mut message = FleetMessage {
+        replica: replica.into(),
+        breaker: breaker.into(),
+        kind: FleetEvent::StateChanged {
+            from: State::Closed,
+            to: State::Open,
+            reason: Reason::Tripped(tripline_core::Rule::ConsecutiveFailures),
+            open_for_ms: Some(u64::MAX),
+        },
+        sent_ms: now_ms(),
+        seq,
+        mac: None,
+    };
+    if let Some(key) = key {
+        message.sign(key);
+    }
+    message
+}
+
+async fn publish_raw(conn: &mut redis::aio::MultiplexedConnection, channel: &str, payload: &str) {
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(payload)
+        .query_async(conn)
+        .await
+        .expect("PUBLISH answers");
+}
+
+fn json(message: &FleetMessage) -> String {
+    serde_json::to_string(message).expect("encodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_unsigned_replayed_stale_and_wrong_channel_messages_change_nothing_and_are_counted()
+{
+    let redis = RedisServer::start();
+    let (clock_a, clock_b) = (clock(), clock());
+    let a = fleet(&redis.url(), "a", clock_a, 64);
+    let b = fleet(&redis.url(), "b", clock_b, 64);
+    b.follow("payments", Duration::from_secs(3));
+    b.follow("search", Duration::from_secs(3));
+    let (_ta, _tb) = (started(&a).await, started(&b).await);
+
+    // Record a's real, signed opening as it goes by.
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut pubsub = client.get_async_pubsub().await.expect("connects");
+    pubsub
+        .subscribe("tripline:breaker:payments")
+        .await
+        .expect("subscribes");
+    let mut messages = pubsub.into_on_message();
+    let config = two_failures_open_for(Duration::from_secs(10));
+    let pa = a.registry().get_or_create("payments", config);
+    let pb = b.registry().get_or_create("payments", config);
+    let sb = b.registry().get_or_create("search", config);
+    trip(&pa);
+    let recorded: String = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .await
+        .expect("a's opening in time")
+        .expect("the stream is open")
+        .get_payload()
+        .expect("a string payload");
+    let real: FleetMessage = serde_json::from_str(&recorded).expect("decodes");
+    assert!(real.verify(&key()), "a signs what it sends");
+    eventually("b to follow a", || pb.state() == Ok(State::Open)).await;
+    clock_b.advance(Duration::from_secs(3));
+    assert_eq!(pb.call(|| Ok::<_, ()>(())), Ok(()));
+    assert_eq!(pb.state(), Ok(State::Closed));
+    assert_eq!(b.stats().followed, 1);
+
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let payments = "tripline:breaker:payments";
+    let seq = real.seq + 1_000;
+    // Unsigned, as anyone who can PUBLISH could write it.
+    publish_raw(
+        &mut conn,
+        payments,
+        &json(&opening("a", "payments", seq, None)),
+    )
+    .await;
+    // Signed with another key.
+    let other = FleetKey::new([9; 32]).expect("a long enough key");
+    let forged = opening("a", "payments", seq, Some(&other));
+    publish_raw(&mut conn, payments, &json(&forged)).await;
+    // The real message, altered after signing.
+    let mut altered = real.clone();
+    altered.seq = seq;
+    publish_raw(&mut conn, payments, &json(&altered)).await;
+    // The real message again, byte for byte.
+    publish_raw(&mut conn, payments, &recorded).await;
+    // The real message on another breaker's channel.
+    publish_raw(&mut conn, "tripline:breaker:search", &recorded).await;
+    // Correctly signed, but a minute old.
+    let mut old = opening("a", "payments", seq, None);
+    old.sent_ms -= 60_000;
+    old.sign(&key());
+    publish_raw(&mut conn, payments, &json(&old)).await;
+    // Not a fleet message at all.
+    publish_raw(&mut conn, payments, "{\"type\":\"state-changed\"}").await;
+
+    eventually("seven drops", || b.stats().drops.total() == 7).await;
+    let drops = b.stats().drops;
+    assert_eq!(
+        (
+            drops.unsigned,
+            drops.bad_mac,
+            drops.replayed,
+            drops.wrong_channel,
+            drops.stale,
+            drops.malformed,
+            drops.limited,
+        ),
+        (1, 2, 1, 1, 1, 1, 0),
+        "{drops:?}"
+    );
+    assert_eq!(b.stats().followed, 1);
+    assert_eq!(pb.state(), Ok(State::Closed));
+    assert_eq!(sb.state(), Ok(State::Closed));
+
+    // A signed hash entry copied under a forged replica's hash is not listed.
+    let _: () = redis::cmd("HSET")
+        .arg("tripline:fleet:mallory")
+        .arg("payments")
+        .arg("{\"state\":\"forced-open\",\"retry_after_ms\":null,\"rejected\":0}")
+        .query_async(&mut conn)
+        .await
+        .expect("HSET answers");
+    let listed = fleet_status(&redis.url(), Some(&key()))
+        .await
+        .expect("redis is up");
+    assert!(listed.iter().all(|e| e.replica != "mallory"), "{listed:?}");
+    assert!(listed.iter().any(|e| e.replica == "a"), "{listed:?}");
+    let unverified = fleet_status(&redis.url(), None).await.expect("redis is up");
+    assert!(unverified.iter().any(|e| e.replica == "mallory"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_signed_openings_reopens_a_followed_breaker_only_up_to_the_limit() {
+    let redis = RedisServer::start();
+    let clock_b = clock();
+    let b = fleet(&redis.url(), "b", clock_b, 64); // follow limit: 2 per 10 min
+    b.follow("payments", Duration::from_secs(3));
+    let _tb = started(&b).await;
+    let pb = b
+        .registry()
+        .get_or_create("payments", two_failures_open_for(Duration::from_secs(10)));
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+
+    // A replica gone wrong (it has the key) re-opens whenever b closes.
+    let (mut calls, mut rejected) = (0, 0);
+    for round in 1..=10_u64 {
+        let message = opening("x", "payments", round, Some(&key()));
+        publish_raw(&mut conn, "tripline:breaker:payments", &json(&message)).await;
+        eventually("the opening to be followed or limited", || {
+            let s = b.stats();
+            s.followed + s.drops.limited == round
+        })
+        .await;
+        for _ in 0..100 {
+            calls += 1;
+            if pb.call(|| Ok::<_, ()>(())).is_err() {
+                rejected += 1;
+            }
+        }
+        clock_b.advance(Duration::from_secs(3));
+        assert_eq!(pb.call(|| Ok::<_, ()>(())), Ok(()));
+        assert_eq!(pb.state(), Ok(State::Closed));
+    }
+    let s = b.stats();
+    assert_eq!((s.followed, s.drops.limited), (2, 8), "{s:?}");
+    assert_eq!((calls, rejected), (1_000, 200));
 }
