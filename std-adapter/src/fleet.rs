@@ -1411,18 +1411,7 @@ async fn rejections<W: Window, C: Clock>(
     registry: &Registry<W, C>,
     conn: &mut MultiplexedConnection,
 ) -> Result<(), Fault> {
-    let counters: Vec<(Arc<str>, Arc<AtomicU64>)> = lock(&shared.rejections)
-        .iter()
-        .map(|(name, count)| (Arc::clone(name), Arc::clone(count)))
-        .collect();
-    for (name, counter) in counters {
-        if registry.get(&name).is_none() {
-            let mut map = lock(&shared.rejections);
-            if map.get(&name).is_some_and(|c| Arc::ptr_eq(c, &counter)) {
-                map.remove(&name);
-            }
-            continue;
-        }
+    for (name, counter) in counters(shared, registry) {
         let count = counter.swap(0, Ordering::Relaxed);
         if count == 0 {
             continue;
@@ -1437,6 +1426,30 @@ async fn rejections<W: Window, C: Clock>(
         }
     }
     Ok(())
+}
+
+/// The rejection counters of the breakers in the registry; the counters of
+/// breakers removed from it are freed.
+fn counters<W: Window, C: Clock>(
+    shared: &Shared,
+    registry: &Registry<W, C>,
+) -> Vec<(Arc<str>, Arc<AtomicU64>)> {
+    let all: Vec<(Arc<str>, Arc<AtomicU64>)> = lock(&shared.rejections)
+        .iter()
+        .map(|(name, count)| (Arc::clone(name), Arc::clone(count)))
+        .collect();
+    let mut live = Vec::with_capacity(all.len());
+    for (name, counter) in all {
+        if registry.get(&name).is_some() {
+            live.push((name, counter));
+            continue;
+        }
+        let mut map = lock(&shared.rejections);
+        if map.get(&name).is_some_and(|c| Arc::ptr_eq(c, &counter)) {
+            map.remove(&name);
+        }
+    }
+    live
 }
 
 /// Writes every breaker's entry to this replica's hash and renews its
@@ -1863,4 +1876,37 @@ fn seed(replica: &str) -> u32 {
     replica.bytes().fold(0x811C_9DC5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_name_counters_are_freed_with_their_breaker() {
+        let config = FleetConfig::builder("redis://127.0.0.1:1/", "a")
+            .insecure_no_key()
+            .build()
+            .expect("a valid config");
+        let fleet = Fleet::new(config);
+        for i in 0..100 {
+            fleet
+                .registry()
+                .get_or_create(&format!("b{i}"), Config::DEFAULT);
+        }
+        assert_eq!(lock(&fleet.shared.rejections).len(), 100);
+        for i in 0..50 {
+            assert!(fleet.remove(&format!("b{i}")).is_some());
+        }
+        assert_eq!(lock(&fleet.shared.rejections).len(), 50);
+        // Removed from the registry directly: freed on the publisher's next pass.
+        for i in 50..100 {
+            assert!(fleet.registry().remove(&format!("b{i}")).is_some());
+        }
+        let again = fleet.registry().get_or_create("b99", Config::DEFAULT);
+        let live = counters(&fleet.shared, fleet.registry());
+        assert_eq!(live.len(), 1);
+        assert_eq!(&*live[0].0, again.name());
+        assert_eq!(lock(&fleet.shared.rejections).len(), 1);
+    }
 }

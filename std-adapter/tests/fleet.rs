@@ -103,12 +103,19 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 
 async fn started(fleet: &Mocked) -> FleetTasks {
     let tasks = fleet.start();
-    eventually("the fleet to connect", || {
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    loop {
         let s = fleet.stats();
-        s.connected && s.subscribed
-    })
-    .await;
-    tasks
+        if s.connected && s.subscribed {
+            return tasks;
+        }
+        assert!(
+            WallClock::now() < deadline,
+            "the fleet did not connect: {s:?}, {:?}",
+            fleet.last_error()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn trip(b: &CircuitBreaker<CountWindow<16>, &'static MockClock>) {
@@ -710,4 +717,187 @@ async fn a_flood_of_signed_openings_reopens_a_followed_breaker_only_up_to_the_li
     let s = b.stats();
     assert_eq!((s.followed, s.drops.limited), (2, 8), "{s:?}");
     assert_eq!((calls, rejected), (1_000, 200));
+}
+
+/// A loopback TCP relay to `upstream` that can be told to stop forwarding:
+/// it then keeps every connection open and discards what arrives, like a
+/// link that black-holes packets.
+struct Relay {
+    port: u16,
+    forwarding: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    async fn start(upstream: u16) -> Relay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let port = listener.local_addr().expect("bound").port();
+        let forwarding = std::sync::Arc::new(AtomicBool::new(true));
+        let on = std::sync::Arc::clone(&forwarding);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [(cr, sw), (sr, cw)] {
+                    let on = std::sync::Arc::clone(&on);
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buf = [0_u8; 4096];
+                        while let Ok(n @ 1..) = from.read(&mut buf).await {
+                            if on.load(Ordering::SeqCst) && to.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Relay { port, forwarding }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn forward(&self, on: bool) {
+        self.forwarding
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_follower_notices_resubscribes_and_follows_again_after_it_heals() {
+    let redis = RedisServer::start();
+    let relay = Relay::start(redis.port).await;
+    let (clock_a, clock_b) = (clock(), clock());
+    let a = fleet(&redis.url(), "a", clock_a, 64);
+    let b = fleet(&relay.url(), "b", clock_b, 64);
+    b.follow("payments", Duration::from_secs(3));
+    let (_ta, _tb) = (started(&a).await, started(&b).await);
+    let config = two_failures_open_for(Duration::from_secs(10));
+    let pa = a.registry().get_or_create("payments", config);
+    let pb = b.registry().get_or_create("payments", config);
+
+    relay.forward(false);
+    // The PING every heartbeat (500 ms) goes unanswered for 250 ms.
+    eventually("the follower to notice", || !b.stats().subscribed).await;
+    eventually("the publisher to notice", || !b.stats().connected).await;
+    let lost = b.stats();
+    assert!(lost.disconnects >= 2, "{lost:?}");
+    assert!(lost.follower_running && lost.publisher_running);
+
+    relay.forward(true);
+    eventually("the follower to resubscribe", || b.stats().subscribed).await;
+    trip(&pa);
+    eventually("b to follow a again", || pb.state() == Ok(State::Open)).await;
+    assert_eq!(b.stats().followed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_status_scans_past_unrelated_and_wrong_type_keys() {
+    let redis = RedisServer::start();
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    for chunk in 0..100 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("unrelated:{chunk}:{i}")).arg("v");
+        }
+        let _: () = mset.query_async(&mut conn).await.expect("MSET answers");
+    }
+    let _: () = redis::cmd("SET")
+        .arg("tripline:fleet:a-string")
+        .arg("not a hash")
+        .query_async(&mut conn)
+        .await
+        .expect("SET answers");
+    let _: () = redis::cmd("RPUSH")
+        .arg("tripline:fleet:a-list")
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .expect("RPUSH answers");
+
+    let clock = clock();
+    let a = fleet(&redis.url(), "a", clock, 8);
+    let _tasks = started(&a).await;
+    a.registry()
+        .get_or_create("payments", two_failures_open_for(Duration::from_secs(5)));
+    let mut listed = Vec::new();
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while listed.is_empty() {
+        assert!(WallClock::now() < deadline, "a never listed");
+        listed = fleet_status(&redis.url(), Some(&key()))
+            .await
+            .expect("no WRONGTYPE for the others");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| (e.replica.as_str(), e.breaker.as_str(), e.state))
+            .collect::<Vec<_>>(),
+        [("a", "payments", State::Closed)]
+    );
+    let commands: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO answers");
+    assert!(commands.contains("cmdstat_scan:"), "{commands}");
+    assert!(!commands.contains("cmdstat_keys:"), "{commands}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_needs_only_the_documented_acl() {
+    let redis = RedisServer::start();
+    let client = redis::Client::open(redis.url()).expect("a valid url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    // The line in the "running fleet mode on a shared Redis" docs.
+    let acl = "replica on >s3cret resetchannels &tripline:breaker:* resetkeys ~tripline:fleet:* \
+               -@all +ping +publish +subscribe +hset +pexpire";
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(acl.split_whitespace().collect::<Vec<_>>())
+        .query_async(&mut conn)
+        .await
+        .expect("ACL SETUSER answers");
+    let url = format!("redis://replica:s3cret@127.0.0.1:{}/", redis.port);
+    let (clock_a, clock_b) = (clock(), clock());
+    let a = fleet(&url, "a", clock_a, 64);
+    let b = fleet(&url, "b", clock_b, 64);
+    b.follow("payments", Duration::from_secs(3));
+    let (_ta, _tb) = (started(&a).await, started(&b).await);
+    let config = two_failures_open_for(Duration::from_secs(10));
+    let pa = a.registry().get_or_create("payments", config);
+    let pb = b.registry().get_or_create("payments", config);
+    trip(&pa);
+    eventually("b to follow a", || pb.state() == Ok(State::Open)).await;
+    let listed = fleet_status(&redis.url(), Some(&key()))
+        .await
+        .expect("redis is up");
+    assert!(listed.iter().any(|e| e.replica == "a"), "{listed:?}");
+    for s in [a.stats(), b.stats()] {
+        assert_eq!(
+            (
+                s.subscribe_failures,
+                s.publish_failures,
+                s.heartbeat_failures
+            ),
+            (0, 0, 0),
+            "{s:?}"
+        );
+    }
 }
