@@ -163,6 +163,8 @@ impl FleetConfig {
             peers: None,
             max_age: Duration::from_secs(30),
             follow_limit: (3, Duration::from_secs(600)),
+            #[cfg(feature = "redis-tls")]
+            tls_root_cert: None,
         }
     }
 
@@ -392,9 +394,30 @@ pub struct FleetConfigBuilder {
     peers: Option<std::collections::BTreeSet<String>>,
     max_age: Duration,
     follow_limit: (u32, Duration),
+    #[cfg(feature = "redis-tls")]
+    tls_root_cert: Option<Vec<u8>>,
 }
 
 impl FleetConfigBuilder {
+    /// With `rediss://`, trust only this CA (PEM), such as a private CA or
+    /// a self-signed server certificate, instead of the system's roots.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// let pem = std::fs::read("/etc/redis/ca.pem").unwrap_or_default();
+    /// let config = tripline::FleetConfig::builder("rediss://redis.internal:6380/", "a")
+    ///     .key(tripline::FleetKey::new([7; 32])?)
+    ///     .tls_root_cert(pem)
+    ///     .build()?;
+    /// # drop(config);
+    /// # Ok::<(), tripline::FleetConfigError>(())
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
+        self
+    }
+
     /// The fleet key every message is signed and checked with. Required,
     /// unless [`insecure_no_key`](FleetConfigBuilder::insecure_no_key).
     ///
@@ -527,6 +550,27 @@ impl FleetConfigBuilder {
         self
     }
 
+    #[cfg(not(feature = "redis-tls"))]
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        redis::Client::open(self.url.as_str())
+    }
+
+    #[cfg(feature = "redis-tls")]
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        // The process-wide rustls provider, unless the application set one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        match &self.tls_root_cert {
+            None => redis::Client::open(self.url.as_str()),
+            Some(pem) => redis::Client::build_with_tls(
+                self.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+        }
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
@@ -538,7 +582,8 @@ impl FleetConfigBuilder {
     /// assert!(matches!(err, Err(tripline::FleetConfigError::Url(_))));
     /// ```
     pub fn build(self) -> Result<FleetConfig, FleetConfigError> {
-        let client = redis::Client::open(self.url.as_str())
+        let client = self
+            .client()
             .map_err(|e| FleetConfigError::Url(e.to_string()))?;
         let replica_ok = !self.replica.is_empty()
             && self.replica.len() <= 128
@@ -1114,6 +1159,26 @@ impl<W: Window + Send + 'static, C: Clock + Send + Sync + 'static> Fleet<W, C> {
             publisher_running: c.publisher_running.load(Ordering::Relaxed),
             follower_running: c.follower_running.load(Ordering::Relaxed),
         }
+    }
+
+    /// [`fleet_status`] through this fleet's client (its TLS settings) and
+    /// key: the entries of every replica that verify.
+    ///
+    /// # Errors
+    /// Redis' error if it cannot be reached.
+    ///
+    /// ```no_run
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fleet = tripline::Fleet::new(tripline::FleetConfig::builder("redis://127.0.0.1/", "a")
+    ///     .key(tripline::FleetKey::new([7; 32])?).build()?);
+    /// for e in fleet.status().await? {
+    ///     println!("{} {} {}", e.replica, e.breaker, e.state);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self) -> redis::RedisResult<Vec<FleetEntry>> {
+        status(&self.shared.config.client, self.shared.config.key.as_ref()).await
     }
 
     /// The last error Redis (or the link to it) gave either task, for a log
@@ -1825,7 +1890,13 @@ pub async fn fleet_status(
     url: &str,
     fleet_key: Option<&FleetKey>,
 ) -> redis::RedisResult<Vec<FleetEntry>> {
-    let client = redis::Client::open(url)?;
+    status(&redis::Client::open(url)?, fleet_key).await
+}
+
+async fn status(
+    client: &redis::Client,
+    fleet_key: Option<&FleetKey>,
+) -> redis::RedisResult<Vec<FleetEntry>> {
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut keys: Vec<String> = Vec::new();
     let mut cursor: u64 = 0;

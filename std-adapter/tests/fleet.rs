@@ -32,8 +32,14 @@ impl RedisServer {
     }
 
     fn start_on(port: u16) -> Self {
+        Self::start_with(port, &["--port", &port.to_string()])
+    }
+
+    /// A server on `port` with `args` (which say which port is what).
+    fn start_with(port: u16, args: &[&str]) -> Self {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
@@ -417,6 +423,15 @@ fn config_extremes_are_build_errors_not_panics_in_a_task() {
     }
     assert!(matches!(
         FleetConfig::builder("not a url", "a").build(),
+        Err(FleetConfigError::Url(_))
+    ));
+    // Without the redis-tls feature a rediss:// URL is refused when built,
+    // not left to fail without a word at every connect.
+    #[cfg(not(feature = "redis-tls"))]
+    assert!(matches!(
+        FleetConfig::builder("rediss://127.0.0.1/", "a")
+            .key(key())
+            .build(),
         Err(FleetConfigError::Url(_))
     ));
 }
@@ -900,4 +915,157 @@ async fn a_replica_needs_only_the_documented_acl() {
             "{s:?}"
         );
     }
+}
+
+/// Runs `openssl` with `args` in `dir`.
+#[cfg(feature = "redis-tls")]
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed (.ci/test installs it)");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A TLS-only `redis-server` whose certificate for 127.0.0.1 is signed by
+/// a self-signed CA that `openssl` makes in a fresh directory; returns the
+/// server and the CA's PEM.
+#[cfg(feature = "redis-tls")]
+fn tls_server() -> (RedisServer, Vec<u8>) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = std::env::temp_dir().join(format!("tripline-tls-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let new_key = ["-newkey", "rsa:2048", "-nodes", "-days", "1"];
+    openssl(
+        &dir,
+        &[
+            &["req", "-x509"],
+            &new_key[..],
+            &[
+                "-subj",
+                "/CN=tripline test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &dir,
+        &[
+            &["req"],
+            &new_key[..3],
+            &[
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .expect("writes");
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "san.cnf",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let server = RedisServer::start_with(
+        port,
+        &[
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            &path("cert.pem"),
+            "--tls-key-file",
+            &path("key.pem"),
+            "--tls-ca-cert-file",
+            &path("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+        ],
+    );
+    let pem = std::fs::read(dir.join("ca.pem")).expect("the CA certificate");
+    // redis-server read its files when it started.
+    let _ = std::fs::remove_dir_all(&dir);
+    (server, pem)
+}
+
+#[cfg(feature = "redis-tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_works_against_a_tls_redis_and_an_untrusted_one_is_a_counted_failure() {
+    let (redis, pem) = tls_server();
+    let url = format!("rediss://127.0.0.1:{}/", redis.port);
+    let tls = |replica: &str, clock: &'static MockClock| -> Mocked {
+        let config = FleetConfig::builder(url.as_str(), replica)
+            .key(key())
+            .tls_root_cert(pem.clone())
+            .heartbeat(Duration::from_millis(500))
+            .op_timeout(Duration::from_millis(250))
+            .build()
+            .expect("a valid fleet config");
+        Fleet::with_builder(config, move |b| {
+            b.window(CountWindow::<16>::new()).clock(clock)
+        })
+    };
+    let (clock_a, clock_b) = (clock(), clock());
+    let a = tls("a", clock_a);
+    let b = tls("b", clock_b);
+    b.follow("payments", Duration::from_secs(3));
+    let (_ta, _tb) = (started(&a).await, started(&b).await);
+    let config = two_failures_open_for(Duration::from_secs(10));
+    let pa = a.registry().get_or_create("payments", config);
+    let pb = b.registry().get_or_create("payments", config);
+    trip(&pa);
+    eventually("b to follow a over TLS", || pb.state() == Ok(State::Open)).await;
+    let mut listed = Vec::new();
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while listed.len() < 2 {
+        assert!(WallClock::now() < deadline, "fleet status: {listed:?}");
+        listed = b.status().await.expect("redis is up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The system's roots do not include the self-signed certificate.
+    let untrusted = fleet(&url, "c", clock(), 8);
+    let _tc = untrusted.start();
+    eventually("failed TLS connects", || {
+        untrusted.stats().connect_failures >= 2
+    })
+    .await;
+    assert_eq!(untrusted.stats().connects, 0);
+    let error = untrusted.last_error().expect("the TLS error is kept");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
 }
