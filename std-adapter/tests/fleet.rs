@@ -1069,3 +1069,40 @@ async fn rediss_works_against_a_tls_redis_and_an_untrusted_one_is_a_counted_fail
     let error = untrusted.last_error().expect("the TLS error is kept");
     assert!(error.to_lowercase().contains("certificate"), "{error}");
 }
+
+/// Prints (does not assert) what signing adds per state change, on the
+/// publisher (sign + encode) and the follower (decode + verify):
+/// `cargo test -p tripline-std --all-features --release --test fleet signing_cost -- --nocapture`
+#[test]
+fn signing_cost_per_state_change() {
+    const N: u32 = 20_000;
+    let key = key();
+    let per = |f: &mut dyn FnMut(u64) -> usize| {
+        let mut sink = 0;
+        let start = WallClock::now();
+        for i in 0..N {
+            sink += f(u64::from(i));
+        }
+        let each = start.elapsed() / N;
+        assert!(sink > 0);
+        each
+    };
+    let plain = per(&mut |i| json(&opening("eu-1", "payments", i, None)).len());
+    let signed = per(&mut |i| json(&opening("eu-1", "payments", i, Some(&key))).len());
+    let wire = json(&opening("eu-1", "payments", 1, Some(&key)));
+    let decode = per(&mut |_| {
+        let m: FleetMessage = serde_json::from_str(&wire).expect("decodes");
+        m.breaker.len()
+    });
+    let verify = per(&mut |_| {
+        let m: FleetMessage = serde_json::from_str(&wire).expect("decodes");
+        usize::from(m.verify(&key))
+    });
+    println!(
+        "per state change: build+encode {plain:?} unsigned, {signed:?} signed \
+         (+{:?}); follower decode {decode:?}, decode+verify {verify:?} (+{:?}); {} bytes signed",
+        signed.saturating_sub(plain),
+        verify.saturating_sub(decode),
+        wire.len()
+    );
+}
