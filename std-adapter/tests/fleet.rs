@@ -900,10 +900,27 @@ async fn a_replica_needs_only_the_documented_acl() {
     let pb = b.registry().get_or_create("payments", config);
     trip(&pa);
     eventually("b to follow a", || pb.state() == Ok(State::Open)).await;
-    let listed = fleet_status(&redis.url(), Some(&key()))
+    let dashboard =
+        "dashboard on >r3ad resetchannels resetkeys ~tripline:fleet:* -@all +scan +hgetall";
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(dashboard.split_whitespace().collect::<Vec<_>>())
+        .query_async(&mut conn)
         .await
-        .expect("redis is up");
-    assert!(listed.iter().any(|e| e.replica == "a"), "{listed:?}");
+        .expect("ACL SETUSER answers");
+    let reader = format!("redis://dashboard:r3ad@127.0.0.1:{}/", redis.port);
+    let mut listed = Vec::new();
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while !listed
+        .iter()
+        .any(|e: &tripline_std::FleetEntry| e.replica == "a")
+    {
+        assert!(WallClock::now() < deadline, "fleet status: {listed:?}");
+        listed = fleet_status(&reader, Some(&key()))
+            .await
+            .expect("the dashboard ACL suffices");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for s in [a.stats(), b.stats()] {
         assert_eq!(
             (
