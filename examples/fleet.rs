@@ -1,6 +1,7 @@
 //! Two replicas of a service sharing breaker news through Redis.
 //! Start a Redis first (`redis-server --port 6379 --save ''`), then run
-//! `cargo run --example fleet --features redis` (or set `REDIS_URL`).
+//! `cargo run --example fleet --features redis` (or set `REDIS_URL`, and
+//! `TRIPLINE_FLEET_KEY` to 64 hex digits).
 //!
 //! Replica "eu-1" sees the payments backend fail and opens; replica "eu-2"
 //! follows it without paying the failures itself, then probes on its own.
@@ -8,7 +9,7 @@
 
 use std::time::Duration;
 
-use tripline::{fleet_status, Config, Fleet, FleetConfig, State};
+use tripline::{fleet_status, Config, Fleet, FleetConfig, FleetKey, State};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,8 +19,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open_duration(Duration::from_secs(2))
         .build()?;
 
-    let eu1 = Fleet::new(FleetConfig::new(url.as_str(), "eu-1"));
-    let eu2 = Fleet::new(FleetConfig::new(url.as_str(), "eu-2"));
+    // The fleet key: `openssl rand -hex 32`, shared by every replica as a secret.
+    let hex = std::env::var("TRIPLINE_FLEET_KEY").unwrap_or_else(|_| "5eed".repeat(16));
+    let key = FleetKey::from_hex(&hex)?;
+    let replica = |name| {
+        FleetConfig::builder(url.as_str(), name)
+            .key(key.clone())
+            .build()
+    };
+    let eu1 = Fleet::new(replica("eu-1")?);
+    let eu2 = Fleet::new(replica("eu-2")?);
     eu2.follow("payments", Duration::from_secs(1));
     let (_t1, _t2) = (eu1.start(), eu2.start());
     let payments1 = eu1.registry().get_or_create("payments", config);
@@ -44,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(300)).await; // let the heartbeat land
 
     println!("\nfleet view from Redis:");
-    for e in fleet_status(&url).await? {
+    for e in fleet_status(&url, Some(&key)).await? {
         println!(
             "  {:<6} {:<10} {:<10} retry_after_ms={:?}",
             e.replica,

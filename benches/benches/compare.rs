@@ -1,11 +1,11 @@
-//! tripline against failsafe, recloser and tower-resilience, side by side in
-//! one criterion run, then a summary table of ratios (peer / tripline) read
+//! tripline against failsafe, recloser, tower-resilience and seatbelt, side
+//! by side in one criterion run, then a summary table of ratios (peer / tripline) read
 //! back from criterion's own estimates.
 //!
 //! Single-thread groups are timed in the calling thread's CPU time, so that
-//! time spent descheduled on a shared machine is not counted; the two-thread
-//! group is timed in wall-clock time (a thread waiting for a contended lock
-//! is part of the cost).
+//! time spent descheduled on a shared machine is not counted; the 2-, 4- and
+//! 8-thread groups are timed in wall-clock time (a thread waiting for a
+//! contended lock is part of the cost).
 //!
 //! `cargo bench --bench compare` from `benches/`; see `BENCHMARKS.md`.
 
@@ -20,9 +20,10 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
 use failsafe::CircuitBreaker as _;
 use tripline_benches::{
-    bare, consecutive_config, core_count, core_open_mock, core_time, drive, failsafe_consecutive,
-    failsafe_default, failsafe_like_config, protected, rate_config, recloser_rate,
-    resilience_tower_consecutive, resilience_tower_rate, std_handle, trip_service, tripline_tower,
+    bare, consecutive_config, core_count, core_open_mock, core_shared, core_time, drive,
+    failsafe_consecutive, failsafe_default, failsafe_like_config, protected, rate_config,
+    recloser_rate, resilience_tower_consecutive, resilience_tower_rate, seatbelt_call,
+    seatbelt_rate, seatbelt_tower_rate, seatbelt_trip, std_handle, trip_service, tripline_tower,
     CONSECUTIVE,
 };
 use tripline_core::MockClock;
@@ -43,6 +44,8 @@ fn main() {
 
     closed_one_thread(&mut cpu);
     closed_two_threads(&mut wall);
+    closed_many_threads(&mut wall, 4);
+    closed_many_threads(&mut wall, 8);
     open(&mut cpu);
     tower(&mut cpu);
 
@@ -129,6 +132,15 @@ fn closed_one_thread(c: &mut Criterion<ThreadCpu>) {
         b.iter(|| core.call(|| protected(black_box(1))))
     });
 
+    let shared = core_shared(consecutive_config());
+    g.bench_function("tripline_core_shared_consecutive", |b| {
+        b.iter(|| shared.call(|| protected(black_box(1))))
+    });
+    let shared = core_shared(rate_config());
+    g.bench_function("tripline_core_shared_rate", |b| {
+        b.iter(|| shared.call(|| protected(black_box(1))))
+    });
+
     let handle = std_handle(consecutive_config());
     g.bench_function("tripline_std_consecutive", |b| {
         b.iter(|| handle.call(|| protected(black_box(1))))
@@ -150,10 +162,14 @@ fn closed_one_thread(c: &mut Criterion<ThreadCpu>) {
     g.bench_function("recloser_rate", |b| {
         b.iter(|| rc.call(|| protected(black_box(1))))
     });
+    let sb = seatbelt_rate();
+    g.bench_function("seatbelt_rate", |b| {
+        b.iter(|| seatbelt_call(&sb, black_box(1)))
+    });
     g.finish();
 }
 
-// ----- closed state, two threads sharing one breaker -------------------------
+// ----- closed state, 2, 4 and 8 threads sharing one breaker -----------------
 
 /// Two threads, each with its own clone of `shared`, each making `iters`
 /// calls at once; the slower thread's time. Criterion divides by `iters`, so
@@ -164,9 +180,20 @@ fn two_threads<T: Clone + Send>(
     shared: &T,
     call: impl Fn(&mut T, u64) + Sync,
 ) -> Duration {
-    let start = Barrier::new(2);
+    threads(2, iters, shared, call)
+}
+
+/// As [`two_threads`], with `n` threads (more than the machine's cores
+/// means they also take turns on a core: that is in the figure too).
+fn threads<T: Clone + Send>(
+    n: usize,
+    iters: u64,
+    shared: &T,
+    call: impl Fn(&mut T, u64) + Sync,
+) -> Duration {
+    let start = Barrier::new(n);
     thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
+        let workers: Vec<_> = (0..n)
             .map(|_| {
                 let mut mine = shared.clone();
                 let (start, call) = (&start, &call);
@@ -222,6 +249,65 @@ fn closed_two_threads(c: &mut Criterion<WallTime>) {
     g.bench_function("tower_resilience_rate", |b| {
         b.iter_custom(|n| two_threads(n, &svc, |s, i| sink(drive(s, i))))
     });
+    let shared = Arc::new(core_shared(consecutive_config()));
+    g.bench_function("tripline_core_shared_consecutive", |b| {
+        b.iter_custom(|n| two_threads(n, &shared, |c, i| sink(c.call(|| protected(i)))))
+    });
+    let shared = Arc::new(core_shared(rate_config()));
+    g.bench_function("tripline_core_shared_rate", |b| {
+        b.iter_custom(|n| two_threads(n, &shared, |c, i| sink(c.call(|| protected(i)))))
+    });
+    let sb = seatbelt_rate();
+    g.bench_function("seatbelt_rate", |b| {
+        b.iter_custom(|n| two_threads(n, &sb, |s, i| sink(seatbelt_call(s, i))))
+    });
+    let svc = seatbelt_tower_rate();
+    g.bench_function("tower_seatbelt_rate", |b| {
+        b.iter_custom(|n| two_threads(n, &svc, |s, i| sink(drive(s, i))))
+    });
+    g.finish();
+}
+
+/// `t` threads sharing one breaker (`closed_4t`, `closed_8t`): tripline's
+/// std handle and shared core, and every peer that is `Sync`.
+fn closed_many_threads(c: &mut Criterion<WallTime>, t: usize) {
+    let mut g = c.benchmark_group(format!("closed_{t}t"));
+
+    g.bench_function("baseline", |b| {
+        b.iter_custom(|n| threads(t, n, &(), |(), i| sink(protected(black_box(i)))))
+    });
+    let handle = std_handle(consecutive_config());
+    g.bench_function("tripline_std_consecutive", |b| {
+        b.iter_custom(|n| threads(t, n, &handle, |h, i| sink(h.call(|| protected(i)))))
+    });
+    let handle = std_handle(rate_config());
+    g.bench_function("tripline_std_rate", |b| {
+        b.iter_custom(|n| threads(t, n, &handle, |h, i| sink(h.call(|| protected(i)))))
+    });
+    let shared = Arc::new(core_shared(consecutive_config()));
+    g.bench_function("tripline_core_shared_consecutive", |b| {
+        b.iter_custom(|n| threads(t, n, &shared, |c, i| sink(c.call(|| protected(i)))))
+    });
+    let shared = Arc::new(core_shared(rate_config()));
+    g.bench_function("tripline_core_shared_rate", |b| {
+        b.iter_custom(|n| threads(t, n, &shared, |c, i| sink(c.call(|| protected(i)))))
+    });
+    let fs = failsafe_consecutive();
+    g.bench_function("failsafe_consecutive", |b| {
+        b.iter_custom(|n| threads(t, n, &fs, |f, i| sink(f.call(|| protected(i)))))
+    });
+    let fs = failsafe_default();
+    g.bench_function("failsafe_default", |b| {
+        b.iter_custom(|n| threads(t, n, &fs, |f, i| sink(f.call(|| protected(i)))))
+    });
+    let rc = Arc::new(recloser_rate());
+    g.bench_function("recloser_rate", |b| {
+        b.iter_custom(|n| threads(t, n, &rc, |r, i| sink(r.call(|| protected(i)))))
+    });
+    let sb = seatbelt_rate();
+    g.bench_function("seatbelt_rate", |b| {
+        b.iter_custom(|n| threads(t, n, &sb, |s, i| sink(seatbelt_call(s, i))))
+    });
     g.finish();
 }
 
@@ -268,6 +354,25 @@ fn open(c: &mut Criterion<ThreadCpu>) {
         b.iter(|| rc.call(|| protected(black_box(1))))
     });
 
+    let shared = core_shared(consecutive_config());
+    for _ in 0..CONSECUTIVE {
+        let _ = shared.call(fail);
+    }
+    assert!(
+        shared.call(|| protected(1)).is_err(),
+        "tripline shared core is open"
+    );
+    g.bench_function("tripline_core_shared", |b| {
+        b.iter(|| shared.call(|| protected(black_box(1))))
+    });
+
+    let sb = seatbelt_rate();
+    seatbelt_trip(&sb);
+    assert!(seatbelt_call(&sb, 1).is_err(), "seatbelt is open");
+    g.bench_function("seatbelt_rate", |b| {
+        b.iter(|| seatbelt_call(&sb, black_box(1)))
+    });
+
     let mut svc = tripline_tower(consecutive_config());
     trip_service(&mut svc);
     assert!(drive(&mut svc, 1).is_err(), "tripline layer is open");
@@ -279,6 +384,13 @@ fn open(c: &mut Criterion<ThreadCpu>) {
     trip_service(&mut svc);
     assert!(drive(&mut svc, 1).is_err(), "tower-resilience is open");
     g.bench_function("tower_resilience", |b| {
+        b.iter(|| drive(&mut svc, black_box(1)))
+    });
+
+    let mut svc = seatbelt_tower_rate();
+    trip_service(&mut svc);
+    assert!(drive(&mut svc, 1).is_err(), "seatbelt layer is open");
+    g.bench_function("tower_seatbelt", |b| {
         b.iter(|| drive(&mut svc, black_box(1)))
     });
     g.finish();
@@ -304,6 +416,10 @@ fn tower(c: &mut Criterion<ThreadCpu>) {
     });
     let mut svc = resilience_tower_rate();
     g.bench_function("resilience_rate", |b| {
+        b.iter(|| drive(&mut svc, black_box(1)))
+    });
+    let mut svc = seatbelt_tower_rate();
+    g.bench_function("seatbelt_rate", |b| {
         b.iter(|| drive(&mut svc, black_box(1)))
     });
     g.finish();
@@ -339,7 +455,18 @@ fn verdict(met: bool) -> &'static str {
 }
 
 fn summary(out: &Path) {
-    let groups: [(&str, &str, &[&str]); 4] = [
+    let many: &[&str] = &[
+        "baseline",
+        "tripline_std_consecutive",
+        "tripline_std_rate",
+        "tripline_core_shared_consecutive",
+        "tripline_core_shared_rate",
+        "failsafe_consecutive",
+        "failsafe_default",
+        "recloser_rate",
+        "seatbelt_rate",
+    ];
+    let groups: [(&str, &str, &[&str]); 6] = [
         (
             "closed_1t",
             "tripline_core_consecutive",
@@ -348,11 +475,14 @@ fn summary(out: &Path) {
                 "tripline_core_consecutive",
                 "tripline_core_rate",
                 "tripline_core_timewindow",
+                "tripline_core_shared_consecutive",
+                "tripline_core_shared_rate",
                 "tripline_std_consecutive",
                 "tripline_std_rate",
                 "failsafe_consecutive",
                 "failsafe_default",
                 "recloser_rate",
+                "seatbelt_rate",
             ],
         ),
         (
@@ -367,18 +497,27 @@ fn summary(out: &Path) {
                 "recloser_rate",
                 "tower_tripline_rate",
                 "tower_resilience_rate",
+                "tripline_core_shared_consecutive",
+                "tripline_core_shared_rate",
+                "seatbelt_rate",
+                "tower_seatbelt_rate",
             ],
         ),
+        ("closed_4t", "tripline_std_consecutive", many),
+        ("closed_8t", "tripline_std_consecutive", many),
         (
             "open",
             "tripline_core_mock",
             &[
                 "tripline_core_mock",
                 "tripline_std",
+                "tripline_core_shared",
                 "failsafe_consecutive",
                 "recloser_rate",
+                "seatbelt_rate",
                 "tower_tripline",
                 "tower_resilience",
+                "tower_seatbelt",
             ],
         ),
         (
@@ -390,12 +529,13 @@ fn summary(out: &Path) {
                 "tripline_rate",
                 "resilience_consecutive",
                 "resilience_rate",
+                "seatbelt_rate",
             ],
         ),
     ];
 
     println!(
-        "\n## Summary: criterion's median per call (1 thread: CPU time, 2 threads: wall time); ratio = this / the group's first tripline bench\n"
+        "\n## Summary: criterion's median per call (1 thread: CPU time, 2/4/8 threads: wall time); ratio = this / the group's first tripline bench\n"
     );
     println!("| group | bench | ns/call | ratio |");
     println!("|---|---|---:|---:|");
@@ -407,7 +547,7 @@ fn summary(out: &Path) {
     }
 
     // Like for like: each tripline bench against the peers with the same thresholds.
-    let pairs: [(&str, &str, &str); 14] = [
+    let pairs: [(&str, &str, &str); 26] = [
         (
             "closed_1t",
             "tripline_core_consecutive",
@@ -421,6 +561,9 @@ fn summary(out: &Path) {
             "failsafe_consecutive",
         ),
         ("closed_1t", "tripline_std_rate", "recloser_rate"),
+        ("closed_1t", "tripline_core_rate", "seatbelt_rate"),
+        ("closed_1t", "tripline_core_shared_rate", "seatbelt_rate"),
+        ("closed_1t", "tripline_std_rate", "seatbelt_rate"),
         (
             "closed_2t",
             "tripline_std_consecutive",
@@ -429,11 +572,28 @@ fn summary(out: &Path) {
         ("closed_2t", "tripline_std_consecutive", "failsafe_default"),
         ("closed_2t", "tripline_std_rate", "recloser_rate"),
         ("closed_2t", "tower_tripline_rate", "tower_resilience_rate"),
+        ("closed_2t", "tripline_std_rate", "seatbelt_rate"),
+        ("closed_2t", "tower_tripline_rate", "tower_seatbelt_rate"),
+        (
+            "closed_4t",
+            "tripline_std_consecutive",
+            "failsafe_consecutive",
+        ),
+        ("closed_4t", "tripline_std_rate", "recloser_rate"),
+        ("closed_4t", "tripline_std_rate", "seatbelt_rate"),
+        (
+            "closed_8t",
+            "tripline_std_consecutive",
+            "failsafe_consecutive",
+        ),
+        ("closed_8t", "tripline_std_rate", "recloser_rate"),
+        ("closed_8t", "tripline_std_rate", "seatbelt_rate"),
         ("open", "tripline_core_mock", "failsafe_consecutive"),
         ("open", "tripline_core_mock", "recloser_rate"),
         ("open", "tower_tripline", "tower_resilience"),
         ("tower", "tripline_consecutive", "resilience_consecutive"),
         ("tower", "tripline_rate", "resilience_rate"),
+        ("tower", "tripline_rate", "seatbelt_rate"),
     ];
     println!("\n## Peer / tripline (same thresholds; > 1 means tripline is faster)\n");
     println!("| group | tripline | ns | peer | ns | peer / tripline |");
@@ -449,7 +609,12 @@ fn summary(out: &Path) {
 
     let get = |g: &str, id: &str| median_ns(out, g, id);
     println!("\n## Targets (measured, not asserted)\n");
-    let peers_1t = ["failsafe_consecutive", "failsafe_default", "recloser_rate"];
+    let peers_1t = [
+        "failsafe_consecutive",
+        "failsafe_default",
+        "recloser_rate",
+        "seatbelt_rate",
+    ];
     if let (Some(core), Some(base)) = (
         get("closed_1t", "tripline_core_consecutive"),
         get("closed_1t", "baseline"),
@@ -476,6 +641,8 @@ fn summary(out: &Path) {
         "failsafe_default",
         "recloser_rate",
         "tower_resilience_rate",
+        "seatbelt_rate",
+        "tower_seatbelt_rate",
     ];
     if let Some(ours) = get("closed_2t", "tripline_std_consecutive") {
         if let Some(best) = peers_2t

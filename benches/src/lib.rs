@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use failsafe::backoff::{self, Constant, EqualJittered};
 use failsafe::failure_policy::{self, ConsecutiveFailures, OrElse, SuccessRateOverTimeWindow};
+use layered::Execute;
 use recloser::Recloser;
+use seatbelt::RecoveryInfo;
 use tower::util::ServiceFn;
 use tower_layer::Layer;
 use tower_service::Service;
-use layered::Execute;
-use seatbelt::RecoveryInfo;
 use tripline_core::{Breaker, Config, CountWindow, MockClock, SharedBreaker, TimeWindow};
 use tripline_std::{CircuitBreaker, CircuitBreakerLayer, CircuitBreakerService, StdClock};
 

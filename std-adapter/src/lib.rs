@@ -85,7 +85,8 @@ pub use clock::StdClock;
 pub use clock::TokioClock;
 #[cfg(feature = "redis")]
 pub use fleet::{
-    fleet_status, Fleet, FleetConfig, FleetEntry, FleetEvent, FleetMessage, FleetStats, FleetTasks,
+    fleet_status, Fleet, FleetConfig, FleetConfigBuilder, FleetConfigError, FleetDrops, FleetEntry,
+    FleetEvent, FleetKey, FleetMessage, FleetStats, FleetTasks,
 };
 pub use handle::{
     CircuitBreaker, CircuitBreakerBuilder, DefaultWindow, OwnedPermit, StdSharedBreaker,

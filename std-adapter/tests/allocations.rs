@@ -8,6 +8,8 @@
 fn main() {
     #[cfg(all(feature = "tower", feature = "tokio"))]
     counted::closed_state_calls_allocate_nothing();
+    #[cfg(all(feature = "tower", feature = "tokio", feature = "redis"))]
+    counted::fleet_calls_and_state_changes_allocate_nothing();
 }
 
 #[cfg(all(feature = "tower", feature = "tokio"))]
@@ -105,5 +107,50 @@ mod counted {
             (sync, permits, asynchronous, tower, monitored),
             (0, 0, 0, 0, 0)
         );
+    }
+
+    /// A fleet breaker's own path: closed calls, rejections and state
+    /// changes (queued for the publisher) allocate nothing and do no I/O
+    /// (no runtime, no Redis: the fleet is never started).
+    #[cfg(feature = "redis")]
+    pub fn fleet_calls_and_state_changes_allocate_nothing() {
+        use std::time::Duration;
+        use tripline_core::{CountWindow, MockClock};
+        use tripline_std::{Fleet, FleetConfig, FleetKey};
+
+        let clock: &'static MockClock = Box::leak(Box::new(MockClock::new()));
+        let config = FleetConfig::builder("redis://127.0.0.1:1/", "a")
+            .key(FleetKey::new([7; 32]).expect("a long enough key"))
+            .queue(64)
+            .build()
+            .expect("a valid fleet config");
+        let fleet = Fleet::with_builder(config, move |b| {
+            b.window(CountWindow::<16>::new()).clock(clock)
+        });
+        let open = Duration::from_millis(5);
+        let breaker = fleet.registry().get_or_create(
+            "payments",
+            Config::builder()
+                .consecutive_failures(2)
+                .open_duration(open)
+                .build()
+                .expect("a valid config"),
+        );
+        let cycles = allocations(|| {
+            for i in 0..CALLS {
+                let _ = breaker.call(|| Ok::<_, ()>(i));
+                if i % 10 == 0 {
+                    let _ = breaker.call(|| Err::<(), _>(i));
+                    let _ = breaker.call(|| Err::<(), _>(i));
+                    let _ = breaker.call(|| Ok::<_, ()>(i)); // rejected
+                    clock.advance(open);
+                    let _ = breaker.call(|| Ok::<_, ()>(i)); // probe closes
+                }
+            }
+        });
+        let stats = fleet.stats();
+        assert!(stats.dropped > 0, "the queue of 64 overflowed: {stats:?}");
+        println!("allocations for {CALLS} fleet calls with 200 trips and recoveries: {cycles}");
+        assert_eq!(cycles, 0);
     }
 }

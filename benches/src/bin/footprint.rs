@@ -86,9 +86,11 @@ fn main() {
     println!("\n## Heap held per breaker, nobody subscribed\n");
     println!("| case | bytes after construction | bytes after its first call |");
     println!("|---|---:|---:|");
-    held("tripline std handle", || std_handle(rate_config()), |h| {
-        sink(h.call(|| protected(0)))
-    });
+    held(
+        "tripline std handle",
+        || std_handle(rate_config()),
+        |h| sink(h.call(|| protected(0))),
+    );
     held("failsafe, consecutive", failsafe_consecutive, |f| {
         sink(f.call(|| protected(0)))
     });
