@@ -413,7 +413,6 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     }
 
     /// [`try_acquire`](Self::try_acquire), reading the clock through `r`.
-    #[inline(never)]
     pub(crate) fn acquire_at(&mut self, r: &mut impl Reading<C>) -> Result<Permit, Rejected> {
         let now = self.timer_now(r);
         self.catch_up(now);
