@@ -26,6 +26,7 @@ const CASES: &[&str] = &[
     "core_shared_rate",
     "std_consecutive",
     "std_rate",
+    "std_open",
     "failsafe_consecutive",
     "failsafe_default",
     "recloser_rate",
@@ -82,6 +83,13 @@ fn run(case: &str, n: u64) -> Option<u64> {
         }
         "std_rate" => {
             let b = std_handle(rate_config());
+            (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
+        }
+        "std_open" => {
+            let b = std_handle(consecutive_config());
+            if b.open_for(std::time::Duration::from_secs(3_600)).is_err() {
+                return None;
+            }
             (0..n).for_each(|i| tally(b.call(|| protected(black_box(i))).is_ok()));
         }
         "failsafe_consecutive" => {
