@@ -20,8 +20,9 @@ use crate::policy::{mix, mul_shift32};
 /// together do not retry together.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Backoff, Jitter};
+/// use tripline::{Backoff, Jitter};
 ///
 /// let backoff = Backoff::fixed(Duration::from_millis(100))
 ///     .jitter(Jitter::Bounded(200)) // 80 ms ..= 120 ms
@@ -52,8 +53,9 @@ pub enum Jitter {
 /// [`RetryPolicy::new`](crate::RetryPolicy::new)).
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Backoff, BackoffError};
+/// use tripline::{Backoff, BackoffError};
 ///
 /// let err = Backoff::exponential(Duration::from_millis(10), 500).build().unwrap_err();
 /// assert_eq!(err, BackoffError::FactorOutOfRange);
@@ -80,7 +82,8 @@ impl BackoffError {
     /// What is wrong and how to fix it.
     ///
     /// ```
-    /// use tripline_core::BackoffError;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::BackoffError;
     /// assert!(BackoffError::ZeroAttempts.as_str().contains("at least 1"));
     /// ```
     #[must_use]
@@ -149,8 +152,9 @@ const MAX_FACTOR_PERMILLE: u32 = 1_000_000;
 /// 4. the result is capped again: no delay ever exceeds the maximum.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::Backoff;
+/// use tripline::Backoff;
 ///
 /// const RETRY: Backoff = match Backoff::exponential(Duration::from_millis(100), 2_000)
 ///     .max_delay(Duration::from_secs(1))
@@ -186,8 +190,9 @@ impl Backoff {
     /// No wait at all: every delay is zero.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     /// assert!(Backoff::NONE.delays(0).take(3).all(|d| d == Duration::ZERO));
     /// ```
     pub const NONE: Backoff = Backoff {
@@ -201,8 +206,9 @@ impl Backoff {
     /// The same `delay` every time.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     ///
     /// let b = Backoff::fixed(Duration::from_millis(5)).build().unwrap();
     /// assert!(b.delays(0).take(4).all(|d| d == Duration::from_millis(5)));
@@ -214,8 +220,9 @@ impl Backoff {
     /// `initial`, then `step` longer each time: `initial + n × step`.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     ///
     /// let b = Backoff::linear(Duration::from_millis(10), Duration::from_millis(5)).build().unwrap();
     /// let ms: Vec<u128> = b.delays(0).take(4).map(|d| d.as_millis()).collect();
@@ -234,8 +241,9 @@ impl Backoff {
     /// (2000: doubling), rounded down to the microsecond.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     ///
     /// let b = Backoff::exponential(Duration::from_millis(100), 1_500).build().unwrap();
     /// let us: Vec<u128> = b.delays(0).take(4).map(|d| d.as_micros()).collect();
@@ -255,7 +263,8 @@ impl Backoff {
     /// The jitter applied to each delay.
     ///
     /// ```
-    /// use tripline_core::{Backoff, Jitter};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, Jitter};
     /// assert_eq!(Backoff::NONE.jitter(), Jitter::None);
     /// ```
     #[must_use]
@@ -266,8 +275,9 @@ impl Backoff {
     /// The first un-jittered delay, in microseconds.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     /// let b = Backoff::fixed(Duration::from_millis(3)).build().unwrap();
     /// assert_eq!(b.initial_micros(), 3_000);
     /// ```
@@ -279,8 +289,9 @@ impl Backoff {
     /// The cap on every delay, in microseconds (`u64::MAX`: no cap).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     /// let b = Backoff::fixed(Duration::ZERO).max_delay(Duration::from_secs(1)).build().unwrap();
     /// assert_eq!(b.max_micros(), 1_000_000);
     /// ```
@@ -294,8 +305,9 @@ impl Backoff {
     /// with `take`, or let a [`RetryPolicy`](crate::RetryPolicy) do it.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, Jitter};
+    /// use tripline::{Backoff, Jitter};
     ///
     /// let b = Backoff::fixed(Duration::from_secs(1)).jitter(Jitter::Full).build().unwrap();
     /// assert!(b.delays(42).take(8).eq(b.delays(42).take(8)));
@@ -355,8 +367,9 @@ impl Backoff {
 /// or [`Backoff::exponential`]. Every method is `const`.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Backoff, Jitter};
+/// use tripline::{Backoff, Jitter};
 ///
 /// let b = Backoff::exponential(Duration::from_millis(50), 2_000)
 ///     .max_delay(Duration::from_secs(2))
@@ -381,8 +394,9 @@ impl BackoffBuilder {
     /// No delay, jittered or not, is longer than `max` (default: no cap).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     ///
     /// let b = Backoff::linear(Duration::from_secs(1), Duration::from_secs(1))
     ///     .max_delay(Duration::from_secs(2))
@@ -399,8 +413,9 @@ impl BackoffBuilder {
     /// How to spread the delays (default [`Jitter::None`]).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, BackoffError, Jitter};
+    /// use tripline::{Backoff, BackoffError, Jitter};
     ///
     /// let bad = Backoff::fixed(Duration::from_secs(1)).jitter(Jitter::Bounded(1_001)).build();
     /// assert_eq!(bad, Err(BackoffError::JitterOutOfRange));
@@ -418,8 +433,9 @@ impl BackoffBuilder {
     /// jitter above 1000 permille.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, BackoffError};
+    /// use tripline::{Backoff, BackoffError};
     ///
     /// let bad = Backoff::fixed(Duration::from_secs(2)).max_delay(Duration::from_secs(1)).build();
     /// assert_eq!(bad, Err(BackoffError::MaxBelowInitial));
@@ -471,8 +487,9 @@ impl BackoffBuilder {
 /// Cortex-M0; the `Iterator` gives `Duration`s.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::Backoff;
+/// use tripline::Backoff;
 ///
 /// let mut delays = Backoff::linear(Duration::ZERO, Duration::from_micros(7)).build().unwrap().delays(0);
 /// assert_eq!(delays.next_micros(), 0);
@@ -493,8 +510,9 @@ impl Delays {
     /// The next delay, in microseconds.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::Backoff;
+    /// use tripline::Backoff;
     /// let mut d = Backoff::fixed(Duration::from_millis(1)).build().unwrap().delays(0);
     /// assert_eq!(d.next_micros(), 1_000);
     /// ```
@@ -511,7 +529,8 @@ impl Delays {
     /// The backoff these delays come from.
     ///
     /// ```
-    /// use tripline_core::Backoff;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Backoff;
     /// assert_eq!(*Backoff::NONE.delays(1).backoff(), Backoff::NONE);
     /// ```
     #[must_use]

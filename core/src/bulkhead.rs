@@ -15,7 +15,8 @@ use portable_atomic::{AtomicU32, AtomicU64, Ordering};
 /// also when the call panics and unwinds.
 ///
 /// ```
-/// use tripline_core::{Bulkhead, BulkheadFull};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Bulkhead, BulkheadFull};
 ///
 /// static UPLINK: Bulkhead = Bulkhead::new(2);
 ///
@@ -38,7 +39,8 @@ pub struct Bulkhead {
 /// A call the [`Bulkhead`] turned away because all its slots were taken.
 ///
 /// ```
-/// use tripline_core::{Bulkhead, BulkheadFull};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Bulkhead, BulkheadFull};
 /// let closed = Bulkhead::new(0);
 /// assert_eq!(closed.try_acquire().unwrap_err(), BulkheadFull { limit: 0 });
 /// ```
@@ -64,7 +66,8 @@ impl core::error::Error for BulkheadFull {}
 /// `rejected`; the counters wrap after 2⁶⁴ calls.
 ///
 /// ```
-/// use tripline_core::Bulkhead;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::Bulkhead;
 ///
 /// let bulkhead = Bulkhead::new(1);
 /// let permit = bulkhead.try_acquire().unwrap();
@@ -94,7 +97,8 @@ impl Bulkhead {
     /// statics. A limit of 0 rejects every call (a drained dependency).
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// static DB: Bulkhead = Bulkhead::new(8);
     /// assert_eq!(DB.available(), 8);
     /// ```
@@ -118,7 +122,8 @@ impl Bulkhead {
     /// [`BulkheadFull`] when `limit` permits are out; counted in `rejected`.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     ///
     /// let bulkhead = Bulkhead::new(1);
     /// {
@@ -155,7 +160,8 @@ impl Bulkhead {
     /// [`BulkheadFull`], without running `f`.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// let bulkhead = Bulkhead::new(4);
     /// assert_eq!(bulkhead.call(|| 6 * 7), Ok(42));
     /// ```
@@ -167,7 +173,8 @@ impl Bulkhead {
     /// The most permits out at once.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// assert_eq!(Bulkhead::new(3).limit(), 3);
     /// ```
     #[must_use]
@@ -178,7 +185,8 @@ impl Bulkhead {
     /// Permits out now.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// let b = Bulkhead::new(3);
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.in_use(), 1);
@@ -192,7 +200,8 @@ impl Bulkhead {
     /// Slots free now (a hint: another caller may take them first).
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// let b = Bulkhead::new(3);
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.available(), 2);
@@ -207,7 +216,8 @@ impl Bulkhead {
     /// snapshot taken while calls run may mix instants.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// let b = Bulkhead::new(3);
     /// assert_eq!(b.call(|| ()), Ok(()));
     /// assert_eq!(b.metrics().admitted, 1);
@@ -227,7 +237,8 @@ impl Bulkhead {
 /// A slot of a [`Bulkhead`], given back when dropped (also on unwinding).
 ///
 /// ```
-/// use tripline_core::Bulkhead;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::Bulkhead;
 /// let b = Bulkhead::new(1);
 /// let permit = b.try_acquire().unwrap();
 /// assert_eq!(permit.bulkhead().in_use(), 1);
@@ -244,7 +255,8 @@ impl BulkheadPermit<'_> {
     /// The bulkhead this permit belongs to.
     ///
     /// ```
-    /// use tripline_core::Bulkhead;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Bulkhead;
     /// let b = Bulkhead::new(2);
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(p.bulkhead().limit(), 2);

@@ -18,8 +18,9 @@ use portable_atomic::{AtomicU64, Ordering};
 /// that jumps backwards reads as "no time passed".
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::Instant;
+/// use tripline::Instant;
 ///
 /// let t = Instant::from_millis(5);
 /// assert_eq!(t.as_micros(), 5_000);
@@ -105,7 +106,8 @@ pub(crate) const fn duration_to_micros(d: Duration) -> u64 {
 /// back into the breaker that owns it.
 ///
 /// ```
-/// use tripline_core::{Clock, Instant};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Clock, Instant};
 ///
 /// /// A 32 kHz tick counter from a low-power timer, say.
 /// struct Ticks(u64);
@@ -134,8 +136,9 @@ impl<C: Clock + ?Sized> Clock for &C {
 /// breaker holds a reference to it, and a `static` one works across threads.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Clock, Instant, MockClock};
+/// use tripline::{Clock, Instant, MockClock};
 ///
 /// let clock = MockClock::new();
 /// assert_eq!(clock.now(), Instant::ZERO);

@@ -8,7 +8,8 @@ use crate::{ConfigError, State};
 /// What a counted-then-dropped permit becomes.
 ///
 /// ```
-/// use tripline_core::{Config, OnCancel};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Config, OnCancel};
 /// let cfg = Config::builder().consecutive_failures(3).on_cancel(OnCancel::CountAsFailure).build();
 /// assert!(cfg.is_ok());
 /// ```
@@ -30,8 +31,9 @@ pub enum OnCancel {
 /// step is `const`, so firmware can build it at compile time:
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::Config;
+/// use tripline::Config;
 ///
 /// const CONFIG: Config = match Config::builder()
 ///     .consecutive_failures(5)

@@ -11,7 +11,8 @@ use crate::State;
 /// One variant per mistake, each with a message saying how to fix it.
 ///
 /// ```
-/// use tripline_core::{Config, ConfigError};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Config, ConfigError};
 ///
 /// let err = Config::builder().failure_rate(1_500).build().unwrap_err();
 /// assert_eq!(err, ConfigError::FailureRateOutOfRange);
@@ -94,7 +95,8 @@ impl core::error::Error for ConfigError {}
 /// A manual transition that makes no sense, such as Closed → HalfOpen.
 ///
 /// ```
-/// use tripline_core::{Breaker, Config, CountWindow, MockClock, State};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Breaker, Config, CountWindow, MockClock, State};
 ///
 /// let clock = MockClock::new();
 /// let mut breaker = Breaker::new(Config::default(), CountWindow::<10>::new(), &clock);

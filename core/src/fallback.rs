@@ -14,7 +14,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// counts it.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// let clock = MockClock::new();
     /// let mut sensor = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
@@ -31,7 +32,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// answer, a default that depends on why).
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// let clock = MockClock::new();
     /// let mut api = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
@@ -55,7 +57,8 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// `T::default()`.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// let clock = MockClock::new();
     /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
@@ -71,7 +74,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// `fallback` instead. As [`Breaker::call_or`], through `&self`.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static FAN: SharedBreaker<CountWindow<4>, &MockClock> =
@@ -90,7 +94,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// through `&self`.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static GPS: SharedBreaker<CountWindow<4>, &MockClock> =
@@ -114,7 +119,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// `T::default()`.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static LOG: SharedBreaker<CountWindow<4>, &MockClock> =

@@ -19,8 +19,9 @@ use crate::{CallError, Clock, Observer, Outcome, Rejected, SharedBreaker};
 /// Why a call with a timeout did not return the work's value.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::TimeoutError;
+/// use tripline::TimeoutError;
 ///
 /// let e: TimeoutError<&str> = TimeoutError::Elapsed(Duration::from_millis(200));
 /// assert!(e.rejected().is_none());
@@ -59,8 +60,9 @@ impl<E> TimeoutError<E> {
     /// becomes the inner error for the retry predicate to judge.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{CallError, TimeoutError};
+    /// use tripline::{CallError, TimeoutError};
     ///
     /// let e: TimeoutError<()> = TimeoutError::Elapsed(Duration::from_secs(1));
     /// assert_eq!(e.into_call_error(), CallError::Inner(TimeoutError::Elapsed(Duration::from_secs(1))));
@@ -110,7 +112,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// [`CallError::Rejected`] without polling `work`, or the work's own error.
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static API: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -139,7 +142,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// As [`call_async`](SharedBreaker::call_async).
     ///
     /// ```
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static API: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -183,9 +187,10 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// [`TimeoutError::Elapsed`], or the work's own error.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::future::{pending, ready};
     /// use core::time::Duration;
-    /// use tripline_core::*;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static API: SharedBreaker<CountWindow<8>, &MockClock> =

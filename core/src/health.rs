@@ -9,7 +9,8 @@ use crate::State;
 /// too, with [`add`](Health::add) or by collecting states.
 ///
 /// ```
-/// use tripline_core::{Health, State};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Health, State};
 ///
 /// let health: Health = [State::Closed, State::Open, State::Closed].into_iter().collect();
 /// assert_eq!((health.closed, health.open), (2, 1));

@@ -5,8 +5,9 @@
 //! choose, so tests move time with a [`MockClock`] instead of sleeping.
 //!
 //! ```
+//! # mod tripline { pub use tripline_core::*; }
 //! use core::time::Duration;
-//! use tripline_core::{Breaker, Config, CountWindow, MockClock, State};
+//! use tripline::{Breaker, Config, CountWindow, MockClock, State};
 //!
 //! let clock = MockClock::new();
 //! let config = Config::builder()

@@ -10,7 +10,8 @@ use crate::State;
 /// that was not admitted is in `rejected`: nothing is lost or counted twice.
 ///
 /// ```
-/// use tripline_core::{Breaker, Config, CountWindow, MockClock};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Breaker, Config, CountWindow, MockClock};
 /// let clock = MockClock::new();
 /// let mut b = Breaker::new(Config::default(), CountWindow::<8>::new(), &clock);
 /// let _ = b.call(|| Ok::<_, ()>(1));

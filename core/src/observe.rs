@@ -10,7 +10,8 @@ use crate::{Instant, Reason, Rejected, Rule, State};
 /// operation that noticed it.
 ///
 /// ```
-/// use tripline_core::{Event, Reason, Rule, State, Instant};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Event, Reason, Rule, State, Instant};
 /// let e = Event::StateChanged {
 ///     from: State::Closed,
 ///     to: State::Open,
@@ -107,7 +108,8 @@ impl Event {
 /// (successes, rejections…): state changes alone never slow a healthy call.
 ///
 /// ```
-/// use tripline_core::observe::Interest;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::observe::Interest;
 ///
 /// let wanted = Interest::STATE_CHANGED.with(Interest::REJECTED);
 /// assert!(wanted.contains(Interest::REJECTED));
@@ -206,8 +208,9 @@ impl Interest {
 /// delivers, events of other threads' operations join its batch.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::cell::Cell;
-/// use tripline_core::{Breaker, Config, CountWindow, Event, MockClock, Observer};
+/// use tripline::{Breaker, Config, CountWindow, Event, MockClock, Observer};
 ///
 /// #[derive(Default)]
 /// struct CountRejections(Cell<u32>);

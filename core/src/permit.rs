@@ -35,7 +35,8 @@ impl Permit {
 /// How a call went, as the caller classifies it.
 ///
 /// ```
-/// use tripline_core::Outcome;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::Outcome;
 /// let r: Result<u8, &str> = Err("timeout");
 /// assert_eq!(Outcome::of(&r), Outcome::Failure);
 /// ```
@@ -188,7 +189,8 @@ impl core::error::Error for Rejected {}
 /// What became of a recorded or cancelled permit.
 ///
 /// ```
-/// use tripline_core::{Breaker, Config, CountWindow, MockClock, Outcome, Recorded};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Breaker, Config, CountWindow, MockClock, Outcome, Recorded};
 /// let clock = MockClock::new();
 /// let mut b = Breaker::new(Config::default(), CountWindow::<4>::new(), &clock);
 /// let p = b.try_acquire().unwrap();
@@ -212,7 +214,8 @@ pub enum Recorded {
 /// The error of [`Breaker::call`](crate::Breaker::call): rejected, or the call's own error.
 ///
 /// ```
-/// use tripline_core::CallError;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::CallError;
 /// let e: CallError<&str> = CallError::Inner("boom");
 /// assert_eq!(e.into_inner(), Some("boom"));
 /// ```

@@ -18,7 +18,8 @@ use crate::{Config, ConfigBuilder};
 /// smaller count window lowers the minimum to its size.
 ///
 /// ```
-/// use tripline_core::{Config, Preset, Strictness};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Config, Preset, Strictness};
 /// assert_eq!(Preset::Network.config(Strictness::Standard), Config::network());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,7 +82,8 @@ pub enum Preset {
 /// How eagerly a [`Preset`] trips and how cautiously it recovers.
 ///
 /// ```
-/// use tripline_core::{Preset, Strictness};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Preset, Strictness};
 /// let strict = Preset::Peripheral.config(Strictness::Strict);
 /// assert_ne!(strict, Preset::Peripheral.config(Strictness::Standard));
 /// ```
@@ -213,7 +215,8 @@ impl Preset {
     /// [`build`](ConfigBuilder::build).
     ///
     /// ```
-    /// use tripline_core::{Preset, Strictness};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Preset, Strictness};
     ///
     /// let device_id = 0x2A;
     /// let config = Preset::Network
@@ -231,7 +234,8 @@ impl Preset {
     /// combination is checked when this crate compiles.
     ///
     /// ```
-    /// use tripline_core::{Config, Preset, Strictness};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Config, Preset, Strictness};
     /// const SENSOR: Config = Preset::Peripheral.config(Strictness::FastRecovery);
     /// assert!(!SENSOR.measures_durations());
     /// ```
@@ -372,7 +376,8 @@ impl Config {
     /// 3 probes, 2 must succeed. Why these numbers: see [`Preset::Network`].
     ///
     /// ```
-    /// use tripline_core::Config;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Config;
     /// const CONFIG: Config = Config::network();
     /// assert_eq!(CONFIG.minimum_calls(), 20);
     /// assert!(CONFIG.measures_durations()); // the slow-call rule times calls
@@ -389,7 +394,8 @@ impl Config {
     /// [`Preset::Database`].
     ///
     /// ```
-    /// use tripline_core::Config;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Config;
     /// assert_eq!(Config::database().minimum_calls(), 10);
     /// ```
     #[must_use]
@@ -403,7 +409,8 @@ impl Config {
     /// see [`Preset::Peripheral`].
     ///
     /// ```
-    /// use tripline_core::Config;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Config;
     /// const SENSOR: Config = Config::peripheral();
     /// assert!(!SENSOR.measures_durations());
     /// ```
@@ -419,7 +426,8 @@ impl Config {
     /// 2 min; latency tracked. Why: see [`Preset::SlowService`].
     ///
     /// ```
-    /// use tripline_core::Config;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::Config;
     /// assert_eq!(Config::slow_service().minimum_calls(), 5);
     /// ```
     #[must_use]
@@ -431,7 +439,8 @@ impl Config {
     /// [`Preset::config`].
     ///
     /// ```
-    /// use tripline_core::{Config, Preset, Strictness};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Config, Preset, Strictness};
     /// const CONFIG: Config = Config::preset(Preset::Database, Strictness::Lenient);
     /// assert_eq!(CONFIG.minimum_calls(), 20); // doubled
     /// ```

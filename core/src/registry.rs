@@ -15,8 +15,9 @@ use crate::{Clock, Health, Metrics, Observer, SharedBreaker, State};
 /// it. Object-safe, so `dyn ManagedBreaker` mixes breaker types in one registry.
 ///
 /// ```
-/// use tripline_core::registry::ManagedBreaker;
-/// use tripline_core::{Config, CountWindow, MockClock, SharedBreaker, State};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::registry::ManagedBreaker;
+/// use tripline::{Config, CountWindow, MockClock, SharedBreaker, State};
 ///
 /// static CLOCK: MockClock = MockClock::new();
 /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -56,7 +57,8 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> ManagedBreaker for SharedBre
 /// Why [`Registry::register`] refused a breaker.
 ///
 /// ```
-/// use tripline_core::RegisterError;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::RegisterError;
 /// assert!(RegisterError::Full.as_str().contains("capacity"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,7 +74,8 @@ impl RegisterError {
     /// What went wrong and how to fix it.
     ///
     /// ```
-    /// use tripline_core::RegisterError;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::RegisterError;
     /// assert!(RegisterError::DuplicateName.as_str().contains("name"));
     /// ```
     #[must_use]
@@ -95,8 +98,9 @@ impl core::error::Error for RegisterError {}
 /// One breaker's name and metrics, from [`Registry::snapshot`].
 ///
 /// ```
-/// use tripline_core::registry::Snapshot;
-/// use tripline_core::*;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::registry::Snapshot;
+/// use tripline::*;
 ///
 /// let clock = MockClock::new();
 /// let b = Breaker::new(Config::default(), CountWindow::<4>::new(), &clock);
@@ -121,8 +125,9 @@ pub struct Snapshot<'a> {
 /// handful of breakers a device has beats hashing. Reads take no lock.
 ///
 /// ```
-/// use tripline_core::registry::Registry;
-/// use tripline_core::*;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::registry::Registry;
+/// use tripline::*;
 ///
 /// static CLOCK: MockClock = MockClock::new();
 /// type Shared = SharedBreaker<CountWindow<8>, &'static MockClock>;
@@ -163,7 +168,8 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// An empty registry with room for `N` breakers; `const`.
     ///
     /// ```
-    /// use tripline_core::registry::{ManagedBreaker, Registry};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::{ManagedBreaker, Registry};
     /// let r: Registry<'_, dyn ManagedBreaker, 8> = Registry::new();
     /// assert!(r.is_empty());
     /// ```
@@ -182,8 +188,9 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// is unchanged.
     ///
     /// ```
-    /// use tripline_core::registry::{ManagedBreaker, Registry};
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::{ManagedBreaker, Registry};
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -211,8 +218,9 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// The breaker registered under `name`.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static PUMP: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -237,7 +245,8 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// How many breakers are registered.
     ///
     /// ```
-    /// use tripline_core::registry::{ManagedBreaker, Registry};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::{ManagedBreaker, Registry};
     /// assert_eq!(Registry::<'_, dyn ManagedBreaker, 3>::new().len(), 0);
     /// ```
     #[must_use]
@@ -248,7 +257,8 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// Whether no breaker is registered.
     ///
     /// ```
-    /// use tripline_core::registry::{ManagedBreaker, Registry};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::{ManagedBreaker, Registry};
     /// assert!(Registry::<'_, dyn ManagedBreaker, 3>::new().is_empty());
     /// ```
     #[must_use]
@@ -259,7 +269,8 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// The most breakers it can hold: `N`.
     ///
     /// ```
-    /// use tripline_core::registry::{ManagedBreaker, Registry};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::{ManagedBreaker, Registry};
     /// assert_eq!(Registry::<'_, dyn ManagedBreaker, 3>::new().capacity(), 3);
     /// ```
     #[must_use]
@@ -270,8 +281,9 @@ impl<'a, B: ?Sized, const N: usize> Registry<'a, B, N> {
     /// The names and breakers, in registration order.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -290,8 +302,9 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// Every breaker's name and metrics, in registration order.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -321,8 +334,9 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// registration order.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -350,8 +364,9 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// still reset.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =
@@ -376,8 +391,9 @@ impl<'a, B: ManagedBreaker + ?Sized, const N: usize> Registry<'a, B, N> {
     /// How many of the breakers are in each state.
     ///
     /// ```
-    /// use tripline_core::registry::Registry;
-    /// use tripline_core::*;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::registry::Registry;
+    /// use tripline::*;
     ///
     /// static CLOCK: MockClock = MockClock::new();
     /// static A: SharedBreaker<CountWindow<8>, &MockClock> =

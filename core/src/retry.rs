@@ -18,8 +18,9 @@ use crate::{Backoff, BackoffError, CallError, Rejected};
 /// other side time, and hammering it would defeat that.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::OnRejected;
+/// use tripline::OnRejected;
 ///
 /// let wait = OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(2) };
 /// assert_ne!(wait, OnRejected::GiveUp);
@@ -49,7 +50,8 @@ pub enum OnRejected {
 /// error or a 404 will fail again; a timeout or a NAK may not.
 ///
 /// ```
-/// use tripline_core::retry::{RetryAll, Retryable};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::retry::{RetryAll, Retryable};
 ///
 /// let transient = |e: &u16| *e >= 500;
 /// assert!(transient.is_retryable(&503));
@@ -65,7 +67,8 @@ pub trait Retryable<E> {
 /// [`RetryPolicy`].
 ///
 /// ```
-/// use tripline_core::retry::{RetryAll, Retryable};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::retry::{RetryAll, Retryable};
 /// assert!(Retryable::<&str>::is_retryable(&RetryAll, &"anything"));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -90,7 +93,8 @@ impl<E, F: Fn(&E) -> bool> Retryable<E> for F {
 /// without running the operation.
 ///
 /// ```
-/// use tripline_core::RetryError;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::RetryError;
 ///
 /// let e: RetryError<&str> = RetryError::Exhausted { attempts: 3, last: "timeout" };
 /// assert_eq!(e.attempts(), 3);
@@ -129,7 +133,8 @@ impl<E> RetryError<E> {
     /// How many attempts were made.
     ///
     /// ```
-    /// use tripline_core::RetryError;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::RetryError;
     /// let e: RetryError<()> = RetryError::NotRetryable { attempts: 1, error: () };
     /// assert_eq!(e.attempts(), 1);
     /// ```
@@ -145,7 +150,8 @@ impl<E> RetryError<E> {
     /// The operation's last error, if the loop did not stop on a rejection.
     ///
     /// ```
-    /// use tripline_core::RetryError;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::RetryError;
     /// let e: RetryError<u8> = RetryError::NotRetryable { attempts: 1, error: 4 };
     /// assert_eq!(e.into_inner(), Some(4));
     /// ```
@@ -161,7 +167,8 @@ impl<E> RetryError<E> {
     /// The breaker's rejection, if the loop stopped on one.
     ///
     /// ```
-    /// use tripline_core::RetryError;
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::RetryError;
     /// let e: RetryError<u8> = RetryError::Exhausted { attempts: 2, last: 4 };
     /// assert!(e.rejected().is_none());
     /// ```
@@ -213,9 +220,10 @@ impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for 
 /// [`OnRejected::WaitRetryAfter`]; the backoff does not advance then).
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::cell::Cell;
 /// use core::time::Duration;
-/// use tripline_core::{Backoff, RetryError, RetryPolicy};
+/// use tripline::{Backoff, RetryError, RetryPolicy};
 ///
 /// #[derive(Debug, PartialEq)]
 /// enum I2cError { Nak, BadAddress }
@@ -262,7 +270,8 @@ impl RetryPolicy<RetryAll> {
     /// [`BackoffError::ZeroAttempts`] for `max_attempts == 0`.
     ///
     /// ```
-    /// use tripline_core::{Backoff, BackoffError, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, BackoffError, RetryPolicy};
     ///
     /// assert_eq!(RetryPolicy::new(0, Backoff::NONE).unwrap_err(), BackoffError::ZeroAttempts);
     /// assert_eq!(RetryPolicy::new(3, Backoff::NONE).unwrap().max_attempts(), 3);
@@ -285,7 +294,8 @@ impl<P> RetryPolicy<P> {
     /// The same policy, retrying only the errors `predicate` accepts.
     ///
     /// ```
-    /// use tripline_core::{Backoff, RetryError, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryError, RetryPolicy};
     ///
     /// let policy = RetryPolicy::new(5, Backoff::NONE).unwrap().retry_if(|e: &u16| *e >= 500);
     /// let r = policy.retry(|| Err::<(), u16>(404), |_| {});
@@ -304,8 +314,9 @@ impl<P> RetryPolicy<P> {
     /// The same policy, doing `on_rejected` when a breaker rejects.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, OnRejected, RetryPolicy};
+    /// use tripline::{Backoff, OnRejected, RetryPolicy};
     ///
     /// let wait = OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(1) };
     /// let policy = RetryPolicy::new(3, Backoff::NONE).unwrap().on_rejected(wait);
@@ -325,7 +336,8 @@ impl<P> RetryPolicy<P> {
     /// `const` policy, `POLICY.seed(id).retry(…)` costs nothing.
     ///
     /// ```
-    /// use tripline_core::{Backoff, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryPolicy};
     /// let policy = RetryPolicy::new(3, Backoff::NONE).unwrap().seed(0xC0FFEE);
     /// assert_eq!(policy.jitter_seed(), 0xC0FFEE);
     /// ```
@@ -338,7 +350,8 @@ impl<P> RetryPolicy<P> {
     /// The most attempts, the first included.
     ///
     /// ```
-    /// use tripline_core::{Backoff, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryPolicy};
     /// assert_eq!(RetryPolicy::new(2, Backoff::NONE).unwrap().max_attempts(), 2);
     /// ```
     #[must_use]
@@ -349,7 +362,8 @@ impl<P> RetryPolicy<P> {
     /// The backoff between attempts.
     ///
     /// ```
-    /// use tripline_core::{Backoff, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryPolicy};
     /// assert_eq!(RetryPolicy::new(2, Backoff::NONE).unwrap().backoff(), Backoff::NONE);
     /// ```
     #[must_use]
@@ -360,7 +374,8 @@ impl<P> RetryPolicy<P> {
     /// What the policy does when a breaker rejects.
     ///
     /// ```
-    /// use tripline_core::{Backoff, OnRejected, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, OnRejected, RetryPolicy};
     /// let policy = RetryPolicy::new(2, Backoff::NONE).unwrap();
     /// assert_eq!(policy.rejection_handling(), OnRejected::GiveUp);
     /// ```
@@ -372,7 +387,8 @@ impl<P> RetryPolicy<P> {
     /// The jitter seed.
     ///
     /// ```
-    /// use tripline_core::{Backoff, RetryPolicy};
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryPolicy};
     /// assert_eq!(RetryPolicy::new(2, Backoff::NONE).unwrap().jitter_seed(), 0);
     /// ```
     #[must_use]
@@ -389,8 +405,9 @@ impl<P> RetryPolicy<P> {
     /// error and the number of attempts.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, RetryError, RetryPolicy};
+    /// use tripline::{Backoff, RetryError, RetryPolicy};
     ///
     /// let backoff = Backoff::fixed(Duration::from_millis(10)).build().unwrap();
     /// let policy = RetryPolicy::new(3, backoff).unwrap();
@@ -420,8 +437,9 @@ impl<P> RetryPolicy<P> {
     /// [`RetryError::Rejected`] with the breaker's answer.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::*;
+    /// use tripline::*;
     ///
     /// let clock = MockClock::new();
     /// let cfg = Config::builder().consecutive_failures(2).open_duration(Duration::from_secs(1)).build().unwrap();
@@ -457,9 +475,10 @@ impl<P> RetryPolicy<P> {
     /// As [`retry_call`](Self::retry_call).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::future::ready;
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, CallError, RetryError, RetryPolicy};
+    /// use tripline::{Backoff, CallError, RetryError, RetryPolicy};
     ///
     /// let backoff = Backoff::fixed(Duration::from_millis(10)).build().unwrap();
     /// let policy = RetryPolicy::new(3, backoff).unwrap();
@@ -502,8 +521,9 @@ impl<P> RetryPolicy<P> {
     /// is a future (`tokio::time::sleep`, `embassy_time::Timer::after`).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline_core::{Backoff, CallError, RetryPolicy, Step};
+    /// use tripline::{Backoff, CallError, RetryPolicy, Step};
     ///
     /// let backoff = Backoff::fixed(Duration::from_millis(5)).build().unwrap();
     /// let policy = RetryPolicy::new(2, backoff).unwrap();

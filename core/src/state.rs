@@ -6,7 +6,8 @@
 /// (or by [`Config`](crate::Config)'s initial state) and stay until changed.
 ///
 /// ```
-/// use tripline_core::State;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::State;
 /// assert!(State::Closed.admits_calls());
 /// assert!(!State::ForcedOpen.admits_calls());
 /// assert_eq!(State::HalfOpen.as_str(), "half-open");
@@ -61,7 +62,8 @@ impl core::fmt::Display for State {
 /// A trip rule of the [`Config`](crate::Config).
 ///
 /// ```
-/// use tripline_core::Rule;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::Rule;
 /// assert_eq!(Rule::FailureRate.as_str(), "failure-rate");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,7 +94,8 @@ impl Rule {
 /// Why a breaker changed state.
 ///
 /// ```
-/// use tripline_core::{Reason, Rule};
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::{Reason, Rule};
 /// let r = Reason::Tripped(Rule::ConsecutiveFailures);
 /// assert!(matches!(r, Reason::Tripped(_)));
 /// ```

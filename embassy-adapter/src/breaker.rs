@@ -32,9 +32,10 @@ pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
 /// a dropped call cancels, come from the core.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-/// use tripline_core::{Config, CountWindow};
-/// use tripline_embassy::EmbassyBreaker;
+/// use tripline::{Config, CountWindow};
+/// use tripline::EmbassyBreaker;
 ///
 /// static RADIO: EmbassyBreaker<CountWindow<16>, CriticalSectionRawMutex> =
 ///     EmbassyBreaker::new(Config::network(), CountWindow::new());
@@ -142,11 +143,12 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// [`TimeoutError::Elapsed`], or the work's own error.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
     /// use core::time::Duration;
     /// use embassy_futures::{block_on, select::{select, Either}};
     /// use embassy_time::{MockDriver, Timer};
-    /// use tripline_core::{Config, CountWindow, TimeoutError};
-    /// use tripline_embassy::EmbassyBreaker;
+    /// use tripline::{Config, CountWindow, TimeoutError};
+    /// use tripline::EmbassyBreaker;
     ///
     /// let bus: EmbassyBreaker<CountWindow<8>> = EmbassyBreaker::new(Config::DEFAULT, CountWindow::new());
     /// let stuck = async { Timer::after_secs(10).await; Ok::<u8, ()>(0) };
@@ -194,9 +196,10 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     /// waits those out instead.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
     /// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-    /// use tripline_core::{Breaker, Config, CountWindow};
-    /// use tripline_embassy::{EmbassyBreaker, NotReady};
+    /// use tripline::{Breaker, Config, CountWindow};
+    /// use tripline::{EmbassyBreaker, NotReady};
     ///
     /// let b: EmbassyBreaker<CountWindow<8>> = EmbassyBreaker::new(Config::DEFAULT, CountWindow::new());
     /// embassy_futures::block_on(async {

@@ -21,8 +21,9 @@ use crate::clock::timer_after;
 /// where nothing should wait.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use core::time::Duration;
-/// use tripline_embassy::EmbassyBulkhead;
+/// use tripline::EmbassyBulkhead;
 ///
 /// static SPI: EmbassyBulkhead = EmbassyBulkhead::new(1);
 ///

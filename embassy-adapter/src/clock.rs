@@ -9,9 +9,10 @@ use tripline_core::{Clock, Instant};
 /// embassy-time's mock driver, which is how tests move the breaker's time.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use embassy_time::{Duration, MockDriver};
-/// use tripline_core::{Clock, Instant};
-/// use tripline_embassy::EmbassyClock;
+/// use tripline::{Clock, Instant};
+/// use tripline::EmbassyClock;
 ///
 /// let start = EmbassyClock.now();
 /// MockDriver::get().advance(Duration::from_millis(5));

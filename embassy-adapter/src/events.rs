@@ -18,10 +18,11 @@ use tripline_core::{Event, Observer};
 /// own `M` lock.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 /// use embassy_sync::pubsub::WaitResult;
-/// use tripline_core::{Config, CountWindow, Event};
-/// use tripline_embassy::{EmbassyBreaker, EventChannel};
+/// use tripline::{Config, CountWindow, Event};
+/// use tripline::{EmbassyBreaker, EventChannel};
 ///
 /// static BUS: EmbassyBreaker<CountWindow<8>, CriticalSectionRawMutex,
 ///                            EventChannel<CriticalSectionRawMutex, 4, 1>> =

@@ -13,10 +13,11 @@
 //! handlers share:
 //!
 //! ```
+//! # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 //! use core::time::Duration;
 //! use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-//! use tripline_core::{CallError, Config, CountWindow, State};
-//! use tripline_embassy::EmbassyBreaker;
+//! use tripline::{CallError, Config, CountWindow, State};
+//! use tripline::EmbassyBreaker;
 //!
 //! static SENSOR: EmbassyBreaker<CountWindow<8>, CriticalSectionRawMutex> =
 //!     EmbassyBreaker::new(Config::peripheral(), CountWindow::new());

@@ -19,9 +19,10 @@ use crate::clock::timer_after;
 /// The policy's [`RetryError`]: not retryable, attempts exhausted, or rejected.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Backoff, CallError, RetryPolicy};
-/// use tripline_embassy::retry;
+/// use tripline::{Backoff, CallError, RetryPolicy};
+/// use tripline::retry;
 ///
 /// async fn read_register() -> Result<u8, CallError<&'static str>> { Ok(0x42) }
 ///

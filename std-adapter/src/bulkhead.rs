@@ -17,8 +17,9 @@ use tripline_core::BulkheadFull;
 /// without waiting, is the core's [`Bulkhead`](tripline_core::Bulkhead).
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline_std::AsyncBulkhead;
+/// use tripline::AsyncBulkhead;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// let db = AsyncBulkhead::new(2).max_wait(Duration::from_millis(50));

@@ -5,8 +5,9 @@ use tripline_core::{Clock, Instant};
 /// Monotonic time from `std::time::Instant`, counted from when the clock was made.
 ///
 /// ```
-/// use tripline_core::Clock;
-/// use tripline_std::StdClock;
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::Clock;
+/// use tripline::StdClock;
 ///
 /// let clock = StdClock::new();
 /// let a = clock.now();
@@ -43,9 +44,10 @@ impl Clock for StdClock {
 /// moves only when the test advances time, so transitions are deterministic.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline_core::{Clock, Instant};
-/// use tripline_std::TokioClock;
+/// use tripline::{Clock, Instant};
+/// use tripline::TokioClock;
 ///
 /// #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// async fn main() {

@@ -38,9 +38,10 @@ pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdShar
 /// released. Reads (`state`, `metrics`, `retry_after`) take no lock.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline_core::{CallError, Config, State};
-/// use tripline_std::CircuitBreaker;
+/// use tripline::{CallError, Config, State};
+/// use tripline::CircuitBreaker;
 ///
 /// let config = Config::builder()
 ///     .consecutive_failures(3)
@@ -72,9 +73,10 @@ impl CircuitBreaker {
     /// A builder, for another window, clock, or event callbacks.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// use tripline_core::{Config, TimeWindow};
-    /// use tripline_std::{CircuitBreaker, StdClock};
+    /// use tripline::{Config, TimeWindow};
+    /// use tripline::{CircuitBreaker, StdClock};
     ///
     /// let breaker = CircuitBreaker::builder("search")
     ///     .config(Config::builder().failure_rate(500).minimum_calls(20).build()?)
@@ -83,7 +85,7 @@ impl CircuitBreaker {
     ///     .on_event(|e| eprintln!("search: {e:?}"))
     ///     .build();
     /// assert_eq!(breaker.name(), "search");
-    /// # Ok::<(), tripline_core::ConfigError>(())
+    /// # Ok::<(), tripline::ConfigError>(())
     /// ```
     pub fn builder(name: impl Into<Arc<str>>) -> CircuitBreakerBuilder {
         CircuitBreakerBuilder {
@@ -112,14 +114,15 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// The [`Rejected`](tripline_core::Rejected) reason and `retry_after`.
     ///
     /// ```
-    /// use tripline_core::{Config, Outcome, Recorded};
-    /// use tripline_std::CircuitBreaker;
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{Config, Outcome, Recorded};
+    /// use tripline::CircuitBreaker;
     ///
     /// let b = CircuitBreaker::new("db", Config::DEFAULT);
     /// let permit = b.try_acquire_owned()?;
     /// let worker = std::thread::spawn(move || permit.record(Outcome::Success));
     /// assert_eq!(worker.join().unwrap(), Ok(Recorded::Counted));
-    /// # Ok::<(), tripline_core::Rejected>(())
+    /// # Ok::<(), tripline::Rejected>(())
     /// ```
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit<W, C>, tripline_core::Rejected> {
         SharedBreaker::try_acquire_via(Arc::clone(&self.shared))
@@ -136,9 +139,10 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// [`TimeoutError::Rejected`], [`TimeoutError::Elapsed`], or the work's error.
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// use tripline_core::{Config, TimeoutError};
-    /// use tripline_std::{CircuitBreaker, TokioClock};
+    /// use tripline::{Config, TimeoutError};
+    /// use tripline::{CircuitBreaker, TokioClock};
     ///
     /// #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// async fn main() {
@@ -169,9 +173,10 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// As [`call_async_with_timeout`](CircuitBreaker::call_async_with_timeout).
     ///
     /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// use tripline_core::{Config, Outcome};
-    /// use tripline_std::{CircuitBreaker, TokioClock};
+    /// use tripline::{Config, Outcome};
+    /// use tripline::{CircuitBreaker, TokioClock};
     ///
     /// #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// async fn main() {
@@ -205,8 +210,9 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// the instant the open time ends. `state()` reports the due state at once.
     ///
     /// ```
-    /// use tripline_core::{shared::SharedBreaker, Breaker, State};
-    /// use tripline_std::CircuitBreaker;
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{shared::SharedBreaker, Breaker, State};
+    /// use tripline::CircuitBreaker;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let b = CircuitBreaker::new("cache", Default::default());
@@ -226,8 +232,9 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// gets `RecvError::Lagged` and continues.
     ///
     /// ```
-    /// use tripline_core::{Event, Breaker};
-    /// use tripline_std::CircuitBreaker;
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{Event, Breaker};
+    /// use tripline::CircuitBreaker;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let b = CircuitBreaker::new("cache", Default::default());

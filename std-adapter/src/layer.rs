@@ -18,8 +18,9 @@ use crate::{CircuitBreaker, OwnedPermit, StdClock};
 /// Any `Fn(&Result<T, E>) -> Outcome` is one.
 ///
 /// ```
-/// use tripline_core::Outcome;
-/// use tripline_std::Classify;
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::Outcome;
+/// use tripline::Classify;
 ///
 /// let by_status = |r: &Result<u16, ()>| match r {
 ///     Ok(500..) => Outcome::Failure,
@@ -42,8 +43,9 @@ impl<T, E, F: Fn(&Result<T, E>) -> Outcome> Classify<T, E> for F {
 /// The default classifier: `Ok` is a success, `Err` a failure ([`Outcome::of`]).
 ///
 /// ```
-/// use tripline_core::Outcome;
-/// use tripline_std::{Classify, ErrorsAreFailures};
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::Outcome;
+/// use tripline::{Classify, ErrorsAreFailures};
 /// assert_eq!(ErrorsAreFailures.classify(&Err::<(), _>("reset")), Outcome::Failure);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,9 +68,10 @@ impl<T, E> Classify<T, E> for ErrorsAreFailures {
 /// (so a timeout counts as a failure and a retry never hammers an open breaker).
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use tower::{service_fn, ServiceBuilder, ServiceExt};
-/// use tripline_core::{CallError, Config, Outcome};
-/// use tripline_std::{CircuitBreaker, CircuitBreakerLayer};
+/// use tripline::{CallError, Config, Outcome};
+/// use tripline::{CircuitBreaker, CircuitBreakerLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let breaker = CircuitBreaker::new("backend", Config::builder().consecutive_failures(1).build().unwrap());

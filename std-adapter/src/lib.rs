@@ -9,9 +9,10 @@
 //! ([`dashboard::router`]).
 //!
 //! ```
+//! # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 //! use std::time::Duration;
-//! use tripline_core::{CallError, Config};
-//! use tripline_std::Registry;
+//! use tripline::{CallError, Config};
+//! use tripline::Registry;
 //!
 //! let breakers = Registry::new();
 //! let config = Config::builder().consecutive_failures(2).build()?;
@@ -20,7 +21,7 @@
 //! let charge = payments.call(|| Err::<(), _>("503"));
 //! assert!(matches!(charge, Err(CallError::Inner("503"))));
 //! assert_eq!(breakers.health().closed, 1);
-//! # Ok::<(), tripline_core::ConfigError>(())
+//! # Ok::<(), tripline::ConfigError>(())
 //! ```
 //!
 //! ## Composing with retries and bulkheads (`tokio`)
@@ -32,9 +33,10 @@
 //! count it against the backend), which is what `call` below does.
 //!
 //! ```
+//! # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 //! use std::time::Duration;
-//! use tripline_core::{Backoff, OnRejected, RetryPolicy, TimeoutError};
-//! use tripline_std::{retry_async, AsyncBulkhead, CircuitBreaker, TokioClock};
+//! use tripline::{Backoff, OnRejected, RetryPolicy, TimeoutError};
+//! use tripline::{retry_async, AsyncBulkhead, CircuitBreaker, TokioClock};
 //!
 //! async fn fetch() -> Result<u32, std::io::Error> { Ok(42) }
 //!
@@ -47,7 +49,7 @@
 //!
 //! let quote = retry_async(&policy, || async {
 //!     let Ok(r) = pool.call(breaker.call_async_with_timeout(fetch(), Duration::from_secs(2))).await else {
-//!         return Err(tripline_core::CallError::Inner(TimeoutError::Inner(std::io::ErrorKind::WouldBlock.into())));
+//!         return Err(tripline::CallError::Inner(TimeoutError::Inner(std::io::ErrorKind::WouldBlock.into())));
 //!     };
 //!     r.map_err(TimeoutError::into_call_error)
 //! })

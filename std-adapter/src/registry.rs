@@ -16,8 +16,9 @@ type Factory<W, C> = dyn Fn(Arc<str>, Config) -> CircuitBreaker<W, C> + Send + S
 /// hold it, so an event callback may use the registry.
 ///
 /// ```
-/// use tripline_core::{Breaker, Config, State};
-/// use tripline_std::Registry;
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tripline::{Breaker, Config, State};
+/// use tripline::Registry;
 ///
 /// let registry = Registry::new();
 /// let users = registry.get_or_create("users", Config::DEFAULT);
@@ -66,8 +67,9 @@ impl<W: Window, C: Clock> Registry<W, C> {
     /// config: another window or clock, event callbacks, tracing.
     ///
     /// ```
-    /// use tripline_core::{Config, CountWindow};
-    /// use tripline_std::{CircuitBreaker, Registry};
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{Config, CountWindow};
+    /// use tripline::{CircuitBreaker, Registry};
     ///
     /// let registry = Registry::with_factory(|name, config| {
     ///     CircuitBreaker::builder(name).config(config).window(CountWindow::<20>::new()).build()

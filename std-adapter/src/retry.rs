@@ -18,9 +18,10 @@ use tripline_core::{CallError, RetryError, RetryPolicy};
 /// The policy's [`RetryError`]: not retryable, attempts exhausted, or rejected.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
-/// use tripline_core::{Backoff, Config, RetryError, RetryPolicy};
-/// use tripline_std::{retry_async, CircuitBreaker, TokioClock};
+/// use tripline::{Backoff, Config, RetryError, RetryPolicy};
+/// use tripline::{retry_async, CircuitBreaker, TokioClock};
 ///
 /// #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// async fn main() {

@@ -25,8 +25,9 @@ use crate::{
 /// [`SharedBreaker`](crate::SharedBreaker).
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::{Breaker, CallError, Config, CountWindow, MockClock, State};
+/// use tripline::{Breaker, CallError, Config, CountWindow, MockClock, State};
 ///
 /// let clock = MockClock::new();
 /// let config = Config::builder()

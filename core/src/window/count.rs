@@ -11,12 +11,14 @@ use crate::Instant;
 /// `N` must be at least 1; `CountWindow<0>` does not compile:
 ///
 /// ```compile_fail
-/// let w = tripline_core::CountWindow::<0>::new();
+/// # mod tripline { pub use tripline_core::*; }
+/// let w = tripline::CountWindow::<0>::new();
 /// ```
 ///
 /// ```
-/// use tripline_core::window::{CountWindow, Sample, Window};
-/// use tripline_core::Instant;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::window::{CountWindow, Sample, Window};
+/// use tripline::Instant;
 ///
 /// let mut w = CountWindow::<4>::new();
 /// w.record(Instant::ZERO, Sample { failed: true, slow: true });

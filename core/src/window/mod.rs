@@ -22,7 +22,8 @@ use crate::Instant;
 /// One counted call as a window stores it.
 ///
 /// ```
-/// use tripline_core::window::Sample;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::window::Sample;
 /// let s = Sample { failed: true, slow: false };
 /// assert!(s.failed);
 /// ```
@@ -38,7 +39,8 @@ pub struct Sample {
 /// What a window holds: counted calls, and how many of them failed or were slow.
 ///
 /// ```
-/// use tripline_core::window::Totals;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::window::Totals;
 /// let t = Totals { calls: 10, failures: 5, slow: 0 };
 /// assert_eq!(t.failure_rate_permille(), Some(500));
 /// assert_eq!(Totals::EMPTY.failure_rate_permille(), None);
@@ -111,8 +113,9 @@ const fn permille(part: u32, whole: u32) -> Option<u16> {
 /// nothing else in the configuration needs time.
 ///
 /// ```
-/// use tripline_core::window::{CountWindow, Sample, Window};
-/// use tripline_core::Instant;
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::window::{CountWindow, Sample, Window};
+/// use tripline::Instant;
 ///
 /// let mut w = CountWindow::<3>::new();
 /// for failed in [true, true, false, false] {

@@ -14,9 +14,10 @@ use crate::{ConfigError, Instant};
 /// of edges crossed, at most `B`); it never divides.
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::window::{Sample, TimeWindow, Window};
-/// use tripline_core::Instant;
+/// use tripline::window::{Sample, TimeWindow, Window};
+/// use tripline::Instant;
 ///
 /// // 10 s in 10 buckets of 1 s.
 /// let mut w = TimeWindow::<10>::new(Duration::from_secs(10)).unwrap();
@@ -33,8 +34,9 @@ use crate::{ConfigError, Instant};
 /// splits the span happens at compile time:
 ///
 /// ```
+/// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline_core::TimeWindow;
+/// use tripline::TimeWindow;
 ///
 /// const WINDOW: TimeWindow<8> = match TimeWindow::new(Duration::from_secs(4)) {
 ///     Ok(w) => w,
