@@ -115,8 +115,8 @@ where
         let update = message(&breaker, &transitions);
         Some((update, (breaker, events)))
     });
-    stream::iter(first)
-        .chain(rest.filter_map(|m| async move { m }))
+    stream::once(async move { first })
+        .chain(rest)
         .map(Ok)
         .boxed()
 }
@@ -132,12 +132,12 @@ fn note(event: &Event, transitions: &mut Vec<(State, State)>) {
     }
 }
 
-/// The JSON message for `breaker`; `None` if it cannot be read now.
+/// The JSON message for `breaker`.
 fn message<W: Window, C: Clock>(
     breaker: &CircuitBreaker<W, C>,
     transitions: &[(State, State)],
-) -> Option<SseEvent> {
-    let reading = read(breaker)?;
+) -> SseEvent {
+    let reading = read(breaker);
     let m = &reading.metrics;
     let mut json = String::with_capacity(320);
     json.push_str("{\"name\":");
@@ -167,7 +167,7 @@ fn message<W: Window, C: Clock>(
         );
     }
     json.push_str("]}");
-    Some(SseEvent::default().data(json))
+    SseEvent::default().data(json)
 }
 
 /// A number, or JSON `null`.

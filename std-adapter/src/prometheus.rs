@@ -88,7 +88,7 @@ impl Tally {
     }
 }
 
-type Reader = Box<dyn Fn() -> Option<Reading> + Send + Sync>;
+type Reader = Box<dyn Fn() -> Reading + Send + Sync>;
 
 #[derive(Default)]
 struct Inner {
@@ -251,9 +251,7 @@ impl BreakerMetrics {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         for (name, reader) in watched.iter() {
-            if let Some(reading) = reader() {
-                self.fold(name, &reading);
-            }
+            self.fold(name, &reader());
         }
     }
 
@@ -271,9 +269,7 @@ impl BreakerMetrics {
             let Some(breaker) = registry.get(&name) else {
                 continue;
             };
-            if let Some(reading) = read(&breaker) {
-                self.fold(&name, &reading);
-            }
+            self.fold(&name, &read(&breaker));
         }
     }
 

@@ -16,14 +16,12 @@ pub(crate) struct Reading {
     pub(crate) retry_after: Option<Duration>,
 }
 
-/// Reads `breaker`. Always `Some`: kept an `Option` so a scrape can skip
-/// a breaker should a read ever be refused.
-#[allow(clippy::unnecessary_wraps)]
-pub(crate) fn read<W: Window, C: Clock>(breaker: &CircuitBreaker<W, C>) -> Option<Reading> {
-    Some(Reading {
+/// Reads `breaker`.
+pub(crate) fn read<W: Window, C: Clock>(breaker: &CircuitBreaker<W, C>) -> Reading {
+    Reading {
         metrics: breaker.metrics(),
         retry_after: breaker.retry_after(),
-    })
+    }
 }
 
 /// A state's name as a metrics label or dashboard key: lowercase snake case.
