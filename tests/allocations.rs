@@ -215,5 +215,5 @@ fn core_operations_allocate_nothing_and_a_million_cycles_leave_the_heap_as_it_wa
     let m = b.metrics();
     assert_eq!((m.failures, m.successes), (cycles, cycles));
     // Three state changes a cycle: trip, the lazy half-open, the close.
-    assert_eq!(u64::from(m.generation), 3 * cycles);
+    assert_eq!(m.generation, 3 * cycles);
 }

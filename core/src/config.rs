@@ -66,6 +66,8 @@ pub struct Config {
     /// `u64::MAX`: no limit.
     pub(crate) half_open_limit_us: u64,
     pub(crate) on_cancel: OnCancel,
+    /// The longest open time an outcome's own retry-after can ask for.
+    pub(crate) max_retry_after_us: u64,
     pub(crate) initial_state: State,
     pub(crate) track_latency: bool,
 }
@@ -94,6 +96,7 @@ impl Config {
         half_open_successes: 1,
         half_open_limit_us: u64::MAX,
         on_cancel: OnCancel::Release,
+        max_retry_after_us: 600_000_000,
         initial_state: State::Closed,
         track_latency: false,
     };
@@ -115,6 +118,18 @@ impl Config {
     #[must_use]
     pub const fn minimum_calls(&self) -> u32 {
         self.minimum_calls
+    }
+
+    /// How far ahead of the latest reading a clock may jump before the
+    /// breaker checks it with a second reading: the longest time it can be
+    /// open (the backoff cap, or the longest retry-after it obeys).
+    #[must_use]
+    pub const fn clock_horizon_us(&self) -> u64 {
+        if self.max_open_us > self.max_retry_after_us {
+            self.max_open_us
+        } else {
+            self.max_retry_after_us
+        }
     }
 
     /// The initial state of a breaker built from this configuration.
@@ -285,7 +300,7 @@ impl ConfigBuilder {
         if c.half_open_limit_us == 0 {
             return Err(ConfigError::ZeroHalfOpenTimeLimit);
         }
-        if matches!(c.initial_state, State::Open | State::HalfOpen) {
+        if matches!(c.initial_state, State::HalfOpen) {
             return Err(ConfigError::InvalidInitialState);
         }
         Ok(c)

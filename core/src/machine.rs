@@ -15,8 +15,12 @@ use crate::{Config, Instant, Metrics, State};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Machine {
     pub(crate) state: State,
-    /// Bumped by every state change and reset.
-    pub(crate) generation: u32,
+    /// Bumped by every state change and reset. 64 bits: it cannot wrap
+    /// into the generation of a permit still held.
+    pub(crate) generation: u64,
+    /// Open from the configuration's initial state: the open time starts
+    /// at the first operation, which reads the clock and sets `open_until`.
+    pub(crate) opens_at_first_reading: bool,
     /// When the current state began.
     pub(crate) entered_at: Instant,
     /// Open: when it may go half-open.
@@ -38,14 +42,16 @@ pub(crate) struct Machine {
 
 impl Machine {
     pub(crate) const fn new(config: &Config) -> Machine {
+        let starts_open = matches!(config.initial_state, State::Open);
         Machine {
             state: config.initial_state,
             generation: 0,
+            opens_at_first_reading: starts_open,
             entered_at: Instant::ZERO,
             open_until: Instant::ZERO,
             half_open_deadline: Instant::MAX,
             backoff_step_us: config.open_us,
-            open_attempts: 0,
+            open_attempts: if starts_open { 1 } else { 0 },
             probes_admitted: 0,
             probe_successes: 0,
             consecutive_failures: 0,
@@ -55,13 +61,33 @@ impl Machine {
         }
     }
 
-    /// The state a due time-driven transition would enter at `now`, if one is due.
-    pub(crate) fn pending(&self, now: Instant) -> Option<State> {
+    /// The state the due time-driven transitions would leave at `now`, if
+    /// one is due: Open → HalfOpen once the open time has passed; HalfOpen →
+    /// Open at its deadline, and on to HalfOpen if that open time has passed
+    /// too (see [`Machine::timeout_until`]).
+    pub(crate) fn pending(&self, config: &Config, now: Instant) -> Option<State> {
         match self.state {
-            State::Open if now >= self.open_until => Some(State::HalfOpen),
-            State::HalfOpen if self.half_open_timed_out(now) => Some(State::Open),
+            State::Open if !self.opens_at_first_reading && now >= self.open_until => {
+                Some(State::HalfOpen)
+            }
+            State::HalfOpen if self.half_open_timed_out(now) => {
+                if now >= self.timeout_until(config) {
+                    Some(State::HalfOpen)
+                } else {
+                    Some(State::Open)
+                }
+            }
             _ => None,
         }
+    }
+
+    /// When the open time after a half-open time-out ends: it runs from the
+    /// deadline, not from when an operation notices it, so a breaker left
+    /// idle past its deadline does not reject the next caller for a whole
+    /// fresh open period.
+    pub(crate) fn timeout_until(&self, config: &Config) -> Instant {
+        self.half_open_deadline
+            .saturating_add_micros(self.pending_open_us(config))
     }
 
     /// Whether the half-open episode has outlasted its time limit at `now`.
@@ -76,14 +102,16 @@ impl Machine {
         self.probes_admitted >= config.half_open_permits
     }
 
-    /// How long from `now` until a call may be admitted, if known.
+    /// How long from `now` until a call may be admitted, if known: the
+    /// rest of the open time; nothing when forced open, or half-open with
+    /// every probe out (the next caller is admitted only if a probe comes
+    /// back, and at the time limit the breaker re-opens).
     pub(crate) fn wait_at(&self, config: &Config, now: Instant) -> Option<u64> {
         match self.state {
+            State::Open if self.opens_at_first_reading => Some(config.open_us),
             State::Open => Some(self.open_until.saturating_micros_since(now)),
             State::ForcedOpen => None,
-            State::HalfOpen if self.probes_full(config) => (self.half_open_deadline
-                != Instant::MAX)
-                .then(|| self.half_open_deadline.saturating_micros_since(now)),
+            State::HalfOpen if self.probes_full(config) => None,
             _ => Some(0),
         }
     }
@@ -95,19 +123,19 @@ impl Machine {
         } else {
             config.open_us
         };
-        policy::jittered(config, step, self.generation)
+        policy::jittered(config, step, policy::nonce(self.generation))
     }
 
     /// The state at `now`, due transitions counted as done.
-    pub(crate) fn state_at(&self, now: Instant) -> State {
-        self.pending(now).unwrap_or(self.state)
+    pub(crate) fn state_at(&self, config: &Config, now: Instant) -> State {
+        self.pending(config, now).unwrap_or(self.state)
     }
 
     /// Microseconds until a call may be admitted at `now`, if known.
     pub(crate) fn retry_after_at(&self, config: &Config, now: Instant) -> Option<u64> {
-        match self.pending(now) {
+        match self.pending(config, now) {
             Some(State::HalfOpen) => Some(0),
-            Some(_) => Some(self.pending_open_us(config)),
+            Some(_) => Some(self.timeout_until(config).saturating_micros_since(now)),
             None => self.wait_at(config, now),
         }
     }
@@ -116,6 +144,7 @@ impl Machine {
     /// the counts kept outside the machine (a shared breaker's tally).
     pub(crate) fn metrics_at(
         &self,
+        config: &Config,
         min_calls: u32,
         window: Totals,
         extra: Counts,
@@ -123,8 +152,10 @@ impl Machine {
     ) -> Metrics {
         // A due transition is reported as done: the state entered, its start,
         // and the empty window and streak it starts with.
-        let (state, entered_at, window, streak, probes, open_attempts) = match self.pending(now) {
-            Some(State::HalfOpen) => (
+        let reopened = self.open_attempts.saturating_add(1).max(1);
+        let pending = self.pending(config, now);
+        let (state, entered_at, window, streak, probes, open_attempts) = match pending {
+            Some(State::HalfOpen) if self.state == State::Open => (
                 State::HalfOpen,
                 self.open_until,
                 Totals::EMPTY,
@@ -132,14 +163,18 @@ impl Machine {
                 0,
                 self.open_attempts,
             ),
-            Some(to) => (
-                to,
-                now,
+            Some(State::HalfOpen) => (
+                State::HalfOpen,
+                self.timeout_until(config),
                 Totals::EMPTY,
                 0,
                 0,
-                self.open_attempts.saturating_add(1).max(1),
+                reopened,
             ),
+            Some(to) => (to, self.half_open_deadline, Totals::EMPTY, 0, 0, reopened),
+            None if self.opens_at_first_reading => {
+                (self.state, now, window, 0, 0, self.open_attempts)
+            }
             None => (
                 self.state,
                 self.entered_at,
@@ -164,6 +199,7 @@ impl Machine {
             ignored: c.ignored,
             cancelled: c.cancelled,
             stale: c.stale,
+            clock_glitches: c.clock_glitches,
             window,
             failure_rate_permille: if gated {
                 window.failure_rate_permille()

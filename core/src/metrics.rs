@@ -8,6 +8,9 @@ use crate::State;
 /// Every admitted call ends in exactly one of `successes`, `failures`,
 /// `ignored`, `cancelled` or `stale` (or is still in flight), and every call
 /// that was not admitted is in `rejected`: nothing is lost or counted twice.
+/// These lifetime counters only ever grow, across state changes and
+/// [`reset`](crate::Breaker::reset) (as exported counters must); `window`
+/// and the streaks are what a reset clears.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
@@ -27,7 +30,7 @@ pub struct Metrics {
     /// The state, as [`Breaker::state`](crate::Breaker::state) reports it.
     pub state: State,
     /// Bumped by every state change and every reset.
-    pub generation: u32,
+    pub generation: u64,
     /// Microseconds since the current state began.
     pub time_in_state_us: u64,
     /// Calls admitted.
@@ -48,6 +51,9 @@ pub struct Metrics {
     pub cancelled: u64,
     /// Results that arrived after the state they were admitted in had ended.
     pub stale: u64,
+    /// Clock readings set aside as glitches: a jump ahead that a second
+    /// reading did not confirm (see [`Config::clock_horizon_us`](crate::Config::clock_horizon_us)).
+    pub clock_glitches: u64,
     /// What the window holds now.
     pub window: Totals,
     /// Failures per thousand calls in the window; `None` below the minimum calls.

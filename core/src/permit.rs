@@ -20,14 +20,14 @@ use crate::Instant;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use = "a permit must be given back with `record` or `cancel`, or a half-open slot stays taken"]
 pub struct Permit {
-    pub(crate) generation: u32,
+    pub(crate) generation: u64,
     pub(crate) started: Instant,
 }
 
 impl Permit {
     /// The breaker generation this permit belongs to.
     #[must_use]
-    pub const fn generation(&self) -> u32 {
+    pub const fn generation(&self) -> u64 {
         self.generation
     }
 }
@@ -48,8 +48,11 @@ pub enum Outcome {
     /// The call failed: the protected thing is unhealthy.
     Failure,
     /// A failure that names its own open time, such as an HTTP 429 with
-    /// `Retry-After: 30`: if this failure opens the breaker, it opens for
-    /// this long (at least 1 ms) instead of the backoff step.
+    /// `Retry-After: 30`: it opens a Closed or HalfOpen breaker at once,
+    /// whether a trip rule is reached or not, for this long (at least 1 ms,
+    /// at most the configured `max_retry_after`, 10 min by default), and
+    /// leaves the backoff step where it was. MetricsOnly counts it as a
+    /// failure and never opens.
     FailureRetryAfter(Duration),
     /// Not a verdict on health (a 404, a validation error): counted only as
     /// ignored, and a half-open probe gives its slot back.

@@ -110,6 +110,13 @@ pub(crate) fn next_step(config: &Config, current: u64) -> u64 {
     next.min(config.max_open_us).max(config.open_us)
 }
 
+/// The jitter nonce of a generation: both halves, so that every generation
+/// draws anew.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) const fn nonce(generation: u64) -> u32 {
+    (generation ^ (generation >> 32)) as u32
+}
+
 /// The open time for a backoff step, jittered by a hash of `nonce`, capped,
 /// and never under 1 ms.
 pub(crate) fn jittered(config: &Config, step: u64, nonce: u32) -> u64 {

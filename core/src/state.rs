@@ -103,6 +103,7 @@ impl Rule {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum Reason {
     /// Closed → Open: a rule's threshold was reached.
     Tripped(Rule),
@@ -123,4 +124,8 @@ pub enum Reason {
     Peer,
     /// [`Breaker::reset`](crate::Breaker::reset).
     Reset,
+    /// Closed or HalfOpen → Open: an outcome said how long the backend wants
+    /// to be left alone ([`Outcome::FailureRetryAfter`](crate::Outcome::FailureRetryAfter),
+    /// an HTTP 429 or 503 with `Retry-After`).
+    RetryAfter,
 }

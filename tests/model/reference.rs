@@ -27,6 +27,8 @@ use tripline::{
 
 const MIN_OPEN_US: u64 = 1_000;
 const DEFAULT_MAX_OPEN_US: u64 = 30_000_000;
+/// The longest open time a retry-after may ask for (the default).
+const MAX_RETRY_AFTER_US: u64 = 600_000_000;
 
 // ----- inputs ----------------------------------------------------------------
 
@@ -109,7 +111,7 @@ impl Spec {
             && self.half_open_successes > 0
             && self.half_open_successes <= self.half_open_permits
             && self.half_open_limit_us != Some(0)
-            && !matches!(self.initial_state, State::Open | State::HalfOpen)
+            && self.initial_state != State::HalfOpen
     }
 
     fn max_open_us(&self) -> u64 {
@@ -176,7 +178,9 @@ pub struct Model {
     /// The stored state; time-driven transitions are performed by the next
     /// operation that changes the breaker, and shown by reads before that.
     state: State,
-    generation: u32,
+    generation: u64,
+    /// An initial Open state whose open time starts at the first operation.
+    unanchored: bool,
     entered_at: u64,
     open_until: u64,
     /// When a half-open episode times out; `None`: never.
@@ -209,8 +213,13 @@ pub struct Model {
     /// harness reads it off the subject (after checking its bounds).
     pub jitter_unknown: Option<(u64, u64)>,
     /// The jittered open time of a due half-open time-out, read off the
-    /// subject's `retry_after` before the operation that performs it.
+    /// subject before the operation that performs it.
     pub jitter_hint: Option<u64>,
+    /// A half-open time-out noticed inside an operation opened with a
+    /// jittered time the model could not learn beforehand, late enough that
+    /// the open time may have passed already: the model cannot say what
+    /// follows, so the harness stops comparing the sequence there.
+    pub undecidable: bool,
 }
 
 /// The window, both kinds: a count window keeps the last N calls; a time
@@ -294,6 +303,7 @@ impl MWindow {
             t.calls += 1;
             t.failures += failed as u32;
             t.slow += slow as u32;
+            t.slow_failures += (slow && failed) as u32;
         }
         t
     }
@@ -331,7 +341,7 @@ fn parts(r: &Rejected) -> Rej {
 /// A permit as the model sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MPermit {
-    pub generation: u32,
+    pub generation: u64,
     pub started: u64,
 }
 
@@ -341,11 +351,12 @@ impl Model {
             spec: spec.clone(),
             state: spec.initial_state,
             generation: 0,
+            unanchored: spec.initial_state == State::Open,
             entered_at: 0,
             open_until: 0,
             deadline: None,
             step: spec.open_us,
-            attempts: 0,
+            attempts: (spec.initial_state == State::Open) as u32,
             probes_out: 0,
             probe_successes: 0,
             streak_failures: 0,
@@ -366,6 +377,7 @@ impl Model {
             events: Vec::new(),
             jitter_unknown: None,
             jitter_hint: None,
+            undecidable: false,
         }
     }
 
@@ -387,12 +399,36 @@ impl Model {
         self.latest.max(clock)
     }
 
-    /// A time-driven transition due at `now`, if any.
+    /// The state the time-driven transitions due at `now` lead to, if any:
+    /// a half-open time-out opens from its deadline, and if that open time
+    /// has passed too, the breaker is half-open again.
     fn due(&self, now: u64) -> Option<State> {
         match self.state {
-            State::Open if now >= self.open_until => Some(State::HalfOpen),
-            State::HalfOpen if self.deadline.is_some_and(|d| now >= d) => Some(State::Open),
+            State::Open if !self.unanchored && now >= self.open_until => Some(State::HalfOpen),
+            State::HalfOpen if self.deadline.is_some_and(|d| now >= d) => {
+                match self.timeout_until() {
+                    Ok(until) if now >= until => Some(State::HalfOpen),
+                    _ => Some(State::Open),
+                }
+            }
             _ => None,
+        }
+    }
+
+    /// When the open time after the pending half-open time-out ends; with
+    /// jitter, the bounds (the harness supplies the subject's value as
+    /// `jitter_hint`).
+    fn timeout_until(&self) -> Result<u64, (u64, u64)> {
+        let deadline = self.deadline.unwrap_or(u64::MAX);
+        let step = if self.attempts > 0 {
+            self.next_step(self.step)
+        } else {
+            self.spec.open_us
+        };
+        match (self.open_time(step), self.jitter_hint) {
+            ((lo, hi), _) if lo == hi => Ok(deadline.saturating_add(lo)),
+            (_, Some(d)) => Ok(deadline.saturating_add(d)),
+            ((lo, hi), None) => Err((deadline.saturating_add(lo), deadline.saturating_add(hi))),
         }
     }
 
@@ -422,6 +458,7 @@ impl Model {
     fn enter(&mut self, to: State, reason: Reason, at: u64) {
         let from = self.state;
         self.state = to;
+        self.unanchored = false;
         self.generation = self.generation.wrapping_add(1);
         self.entered_at = at;
         self.probes_out = 0;
@@ -459,7 +496,10 @@ impl Model {
 
     fn open(&mut self, reason: Reason, open_for: Option<u64>, now: u64) {
         if self.state == State::HalfOpen && self.attempts > 0 {
-            self.step = self.next_step(self.step);
+            // A server's retry-after is not a step of the backoff.
+            if reason != Reason::RetryAfter {
+                self.step = self.next_step(self.step);
+            }
             self.attempts = self.attempts.saturating_add(1);
         } else {
             self.step = self.spec.open_us;
@@ -474,7 +514,8 @@ impl Model {
                     _ if lo == hi => lo,
                     Some(d) => d,
                     None => {
-                        self.jitter_unknown = Some((lo, hi));
+                        self.jitter_unknown =
+                            Some((now.saturating_add(lo), now.saturating_add(hi)));
                         lo
                     }
                 }
@@ -489,12 +530,32 @@ impl Model {
         match self.state {
             State::Open | State::HalfOpen => {
                 let now = self.read(clock);
-                match self.due(now) {
-                    Some(State::HalfOpen) => {
+                if self.unanchored {
+                    // The initial open time starts now: the open duration as
+                    // configured, without jitter.
+                    self.unanchored = false;
+                    self.entered_at = now;
+                    let d = self.spec.open_us;
+                    self.open_until = now.saturating_add(d);
+                    return Some(now);
+                }
+                match self.state {
+                    State::Open if now >= self.open_until => {
                         self.enter_half_open(Reason::OpenTimeElapsed, self.open_until, now)
                     }
-                    Some(_) => self.open(Reason::HalfOpenTimeout, None, now),
-                    None => {}
+                    State::HalfOpen if self.deadline.is_some_and(|d| now >= d) => {
+                        let deadline = self.deadline.unwrap_or(u64::MAX);
+                        self.open(Reason::HalfOpenTimeout, None, deadline);
+                        match self.jitter_unknown {
+                            Some((lo, _)) if now >= lo => self.undecidable = true,
+                            Some(_) => {}
+                            None if now >= self.open_until => {
+                                self.enter_half_open(Reason::OpenTimeElapsed, self.open_until, now)
+                            }
+                            None => {}
+                        }
+                    }
+                    _ => {}
                 }
                 Some(now)
             }
@@ -502,14 +563,22 @@ impl Model {
         }
     }
 
+    /// How long until a call may be admitted: unknown when forced open or
+    /// half-open with every probe out.
     fn retry_at(&self, now: u64) -> Option<u64> {
         match self.state {
+            State::Open if self.unanchored => Some(self.step),
             State::Open => Some(self.open_until.saturating_sub(now)),
             State::ForcedOpen => None,
-            State::HalfOpen if self.probes_out >= self.spec.half_open_permits => {
-                self.deadline.map(|d| d.saturating_sub(now))
-            }
+            State::HalfOpen if self.probes_out >= self.spec.half_open_permits => None,
             _ => Some(0),
+        }
+    }
+
+    /// Disabled reports no outcome, only that it was entered and left.
+    fn outcome_event(&mut self, e: Event) {
+        if self.state != State::Disabled {
+            self.events.push(Ev::E(e));
         }
     }
 
@@ -549,7 +618,7 @@ impl Model {
 
     fn stale(&mut self) -> Recorded {
         self.stale += 1;
-        self.events.push(Ev::E(Event::Stale));
+        self.outcome_event(Event::Stale);
         Recorded::Stale
     }
 
@@ -568,7 +637,7 @@ impl Model {
             Kind::Ignored => {
                 self.ignored += 1;
                 self.release_probe();
-                self.events.push(Ev::E(Event::Ignored));
+                self.outcome_event(Event::Ignored);
                 Recorded::Ignored
             }
             Kind::Success => self.count(p, false, None, clock),
@@ -587,7 +656,7 @@ impl Model {
         }
         self.cancelled += 1;
         self.release_probe();
-        self.events.push(Ev::E(Event::Cancelled));
+        self.outcome_event(Event::Cancelled);
         Recorded::Cancelled
     }
 
@@ -670,7 +739,7 @@ impl Model {
                 self.streak_failures = 0;
             }
         }
-        self.events.push(Ev::E(if failed {
+        self.outcome_event(if failed {
             Event::Failure {
                 duration_us: duration,
                 slow,
@@ -680,7 +749,9 @@ impl Model {
                 duration_us: duration,
                 slow,
             }
-        }));
+        });
+        // A server's retry-after opens at once, for at most the cap.
+        let open_for = open_for.map(|us| us.min(MAX_RETRY_AFTER_US));
         match self.state {
             State::Closed | State::MetricsOnly => {
                 // A time window needs the time; a count window reads none.
@@ -700,18 +771,21 @@ impl Model {
                         }));
                     }
                 }
-                if self.state == State::Closed && !reached.is_empty() {
+                if self.state == State::Closed && open_for.is_some() {
                     let now = self.read(clock);
-                    self.open(Reason::Tripped(reached[0].0), open_for, now);
+                    self.open(Reason::RetryAfter, open_for, now);
+                } else if self.state == State::Closed && !reached.is_empty() {
+                    let now = self.read(clock);
+                    self.open(Reason::Tripped(reached[0].0), None, now);
                 } else {
                     self.reported = reached.iter().map(|r| r.0).collect();
                 }
             }
             State::HalfOpen if failed || slow => {
-                let reason = if failed {
-                    Reason::ProbeFailed
-                } else {
-                    Reason::ProbeSlow
+                let reason = match open_for {
+                    Some(_) => Reason::RetryAfter,
+                    None if failed => Reason::ProbeFailed,
+                    None => Reason::ProbeSlow,
                 };
                 let now = self.read(clock);
                 self.open(reason, open_for, now);
@@ -761,10 +835,28 @@ impl Model {
     pub fn reset(&mut self, clock: u64) {
         self.catch_up(clock);
         let now = self.read(clock);
+        // The state change first, then the reset.
+        self.enter(State::Closed, Reason::Reset, now);
         self.events.push(Ev::E(Event::Reset {
             at: Instant::from_micros(now),
         }));
-        self.enter(State::Closed, Reason::Reset, now);
+    }
+
+    /// A due half-open time-out whose jittered open time the model does not
+    /// know yet: the deadline and the bounds of the open time.
+    pub fn pending_jitter(&self, clock: u64) -> Option<(u64, u64, u64)> {
+        let now = self.peek(clock);
+        let deadline = self.deadline.filter(|d| now >= *d)?;
+        if self.state != State::HalfOpen || self.jitter_hint.is_some() {
+            return None;
+        }
+        let step = if self.attempts > 0 {
+            self.next_step(self.step)
+        } else {
+            self.spec.open_us
+        };
+        let (lo, hi) = self.open_time(step);
+        (lo != hi).then_some((deadline, lo, hi))
     }
 
     /// The harness learned the jittered open time from the subject.
@@ -777,7 +869,7 @@ impl Model {
         self.latest
     }
 
-    pub fn generation(&self) -> u32 {
+    pub fn generation(&self) -> u64 {
         self.generation
     }
 
@@ -795,32 +887,40 @@ impl Model {
         let now = self.peek(clock);
         match self.due(now) {
             Some(State::HalfOpen) => Ok(Some(0)),
-            Some(_) => {
-                let step = if self.attempts > 0 {
-                    self.next_step(self.step)
-                } else {
-                    self.spec.open_us
-                };
-                match self.open_time(step) {
-                    (lo, hi) if lo == hi => Ok(Some(lo)),
-                    bounds => Err(bounds),
-                }
-            }
+            Some(_) => match self.timeout_until() {
+                Ok(until) => Ok(Some(until.saturating_sub(now))),
+                Err((lo, hi)) => Err((lo.saturating_sub(now), hi.saturating_sub(now))),
+            },
             None => Ok(self.retry_at(now)),
         }
     }
 
     pub fn metrics(&self, clock: u64) -> Metrics {
         let now = self.peek(clock);
+        let reopened = self.attempts.saturating_add(1).max(1);
         let (state, entered, window, streaks, attempts) = match self.due(now) {
-            Some(State::HalfOpen) => (
+            Some(State::HalfOpen) if self.state == State::Open => (
                 State::HalfOpen,
                 self.open_until,
                 Totals::EMPTY,
                 (0, 0),
                 self.attempts,
             ),
-            Some(to) => (to, now, Totals::EMPTY, (0, 0), self.attempts + 1),
+            Some(State::HalfOpen) => (
+                State::HalfOpen,
+                self.timeout_until().unwrap_or(u64::MAX),
+                Totals::EMPTY,
+                (0, 0),
+                reopened,
+            ),
+            Some(to) => (
+                to,
+                self.deadline.unwrap_or(u64::MAX),
+                Totals::EMPTY,
+                (0, 0),
+                reopened,
+            ),
+            None if self.unanchored => (self.state, now, Totals::EMPTY, (0, 0), self.attempts),
             None => (
                 self.state,
                 self.entered_at,
@@ -843,6 +943,7 @@ impl Model {
             ignored: self.ignored,
             cancelled: self.cancelled,
             stale: self.stale,
+            clock_glitches: 0,
             window,
             failure_rate_permille: gated
                 .then(|| (window.failures as u64 * 1000 / window.calls as u64) as u16),
@@ -894,7 +995,7 @@ pub trait Subject {
     fn state(&self) -> State;
     fn metrics(&self) -> Metrics;
     fn retry_after(&self) -> Option<u64>;
-    fn generation(&self) -> u32;
+    fn generation(&self) -> u64;
     fn take_events(&self) -> Vec<Event>;
     /// The events the subject's observer wants.
     fn wants(&self) -> Interest;
@@ -947,7 +1048,7 @@ impl<W: Window> Subject for Plain<'_, W> {
     fn retry_after(&self) -> Option<u64> {
         self.retry_after_micros()
     }
-    fn generation(&self) -> u32 {
+    fn generation(&self) -> u64 {
         Breaker::generation(self)
     }
     fn take_events(&self) -> Vec<Event> {
@@ -994,7 +1095,7 @@ impl<'a, W: Window> Subject for &'a Shared<'a, W> {
     fn retry_after(&self) -> Option<u64> {
         SharedBreaker::retry_after_micros(self)
     }
-    fn generation(&self) -> u32 {
+    fn generation(&self) -> u64 {
         SharedBreaker::generation(self)
     }
     fn take_events(&self) -> Vec<Event> {
@@ -1023,20 +1124,8 @@ pub fn check<S: Subject>(
     for (i, op) in ops.iter().enumerate() {
         let at = || format!("step {i}: {op:?}");
         let c = || clock.now_micros();
-        // A due half-open time-out with jitter: the subject says how long it
-        // will open for (checked against the model's bounds).
         model.jitter_hint = None;
-        if let Err((lo, hi)) = model.retry_after(c()) {
-            match subject.retry_after() {
-                Some(d) if (lo..=hi).contains(&d) => model.jitter_hint = Some(d),
-                d => {
-                    return Err(format!(
-                        "{}: pending open time {d:?} outside {lo}..={hi}",
-                        at()
-                    ))
-                }
-            }
-        }
+        learn_jitter(subject, &mut model, c()).map_err(|e| format!("{}: {e}", at()))?;
         match *op {
             Op::Acquire => {
                 attempts += 1;
@@ -1114,16 +1203,19 @@ pub fn check<S: Subject>(
                 model.reset(c());
             }
         }
+        if model.undecidable {
+            return Ok(i);
+        }
         // A jittered open time: check its bounds, then adopt it.
         if let Some((lo, hi)) = model.jitter_unknown {
-            let now = model.latest();
+            let now = model.latest().max(c());
             let got = subject
                 .retry_after()
                 .ok_or_else(|| format!("{}: open without retry", at()))?;
             let until = now.saturating_add(got);
-            if until != u64::MAX && !(lo..=hi).contains(&got) {
+            if until != u64::MAX && !(lo..=hi).contains(&until) {
                 return Err(format!(
-                    "{}: jittered open time {got} outside {lo}..={hi}",
+                    "{}: jittered open until {until} outside {lo}..={hi}",
                     at()
                 ));
             }
@@ -1132,6 +1224,28 @@ pub fn check<S: Subject>(
         compare(spec, clock, subject, &mut model, &held, &at(), attempts)?;
     }
     Ok(ops.len())
+}
+
+/// A due half-open time-out with jitter: learns from the subject when the
+/// open time it will start at the deadline ends (checked against the
+/// model's bounds), so that the model can follow.
+fn learn_jitter<S: Subject>(subject: &S, model: &mut Model, c: u64) -> Result<(), String> {
+    let Some((deadline, lo, hi)) = model.pending_jitter(c) else {
+        return Ok(());
+    };
+    let now = model.latest().max(c);
+    let until = if subject.state() == State::HalfOpen {
+        // The open time has passed too: it ended when this half-open began.
+        now.saturating_sub(subject.metrics().time_in_state_us)
+    } else {
+        now.saturating_add(subject.retry_after().ok_or("pending open without retry")?)
+    };
+    let d = until.saturating_sub(deadline);
+    if until != u64::MAX && !(lo..=hi).contains(&d) {
+        return Err(format!("pending open time {d} outside {lo}..={hi}"));
+    }
+    model.jitter_hint = Some(d);
+    Ok(())
 }
 
 fn compare<S: Subject>(
@@ -1144,6 +1258,7 @@ fn compare<S: Subject>(
     attempts: u64,
 ) -> Result<(), String> {
     let c = clock.now_micros();
+    learn_jitter(subject, model, c).map_err(|e| format!("{at}: {e}"))?;
     let events: Vec<Ev> = subject.take_events().iter().map(Ev::of).collect();
     let wants = subject.wants();
     let want_events: Vec<Ev> = std::mem::take(&mut model.events)

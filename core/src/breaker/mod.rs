@@ -116,7 +116,7 @@ impl<W, C, O> Breaker<W, C, O> {
     }
 
     /// The current generation: bumped by every state change and reset.
-    pub const fn generation(&self) -> u32 {
+    pub const fn generation(&self) -> u64 {
         self.m.generation
     }
 
@@ -307,13 +307,15 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     /// ```
     pub fn state(&self) -> State {
         match self.m.state {
-            State::Open | State::HalfOpen => self.m.state_at(self.peek_now()),
+            State::Open | State::HalfOpen => self.m.state_at(&self.config, self.peek_now()),
             s => s,
         }
     }
 
     /// How long until a call may be admitted: zero when it would be now,
-    /// `None` when unknown (forced open; half-open, full and without a time limit).
+    /// the rest of the open time when open, `None` when unknown: forced open,
+    /// or half-open with every probe out (a slot frees only when a probe
+    /// comes back, and at the half-open time limit the breaker re-opens).
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
@@ -339,8 +341,13 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     pub fn metrics(&self) -> Metrics {
         let now = self.peek_now();
         let window = self.window.totals(now);
-        self.m
-            .metrics_at(self.min_calls, window, crate::tally::Counts::ZERO, now)
+        self.m.metrics_at(
+            &self.config,
+            self.min_calls,
+            window,
+            crate::tally::Counts::ZERO,
+            now,
+        )
     }
 
     /// The current time for `&self` reads, without remembering it.
@@ -349,11 +356,15 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 }
 
-/// Where an operation gets the time: read from the breaker's clock `C` at
-/// most once, when first needed.
+/// Where an operation gets the time: read from the breaker's clock `C` once,
+/// when first needed (twice when the first reading looks like a glitch).
 pub(crate) trait Reading<C> {
     /// The clock's reading (the same one for the rest of the operation).
     fn read(&mut self, clock: &C) -> Instant;
+    /// A fresh reading, which the rest of the operation then uses.
+    fn read_again(&mut self, clock: &C) -> Instant;
+    /// Makes `t` the reading the rest of the operation uses.
+    fn settle(&mut self, t: Instant);
 }
 
 /// The [`Reading`] of a breaker that owns its clock.
@@ -363,6 +374,14 @@ pub(crate) struct Lazy(Option<Instant>);
 impl<C: Clock> Reading<C> for Lazy {
     fn read(&mut self, clock: &C) -> Instant {
         *self.0.get_or_insert_with(|| clock.now())
+    }
+
+    fn read_again(&mut self, clock: &C) -> Instant {
+        *self.0.insert(clock.now())
+    }
+
+    fn settle(&mut self, t: Instant) {
+        self.0 = Some(t);
     }
 }
 
@@ -397,14 +416,49 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
         })
     }
 
-    /// The time now, never earlier than any time seen before; the clock is
-    /// read at most once per operation, through `r`.
+    /// The time now, never earlier than any time seen before, read through
+    /// `r` once per operation.
+    ///
+    /// A reading further ahead of the latest one than the longest time the
+    /// breaker can be open ([`Config::clock_horizon_us`]) is checked with a
+    /// second reading: if the clock stands by it (the breaker was idle, or
+    /// the clock was set forward), it is the time; if not, it was a glitch,
+    /// counted in `clock_glitches`, and the latest sane reading stands. One
+    /// bad reading can so neither latch time at the end of the range nor
+    /// make a later open time never end.
     fn now(&mut self, r: &mut impl Reading<C>) -> Instant {
         let t = r.read(&self.clock);
+        let latest = self.m.latest;
+        if t <= latest {
+            return latest;
+        }
+        let horizon = self.config.clock_horizon_us();
+        if t.saturating_micros_since(latest) <= horizon {
+            self.m.latest = t;
+            return t;
+        }
+        let again = r.read_again(&self.clock);
+        let accepted = if again >= t && again.saturating_micros_since(t) <= horizon {
+            again
+        } else {
+            self.m.counts.clock_glitches = self.m.counts.clock_glitches.wrapping_add(1);
+            if again > latest && again.saturating_micros_since(latest) <= horizon {
+                again
+            } else {
+                latest
+            }
+        };
+        r.settle(accepted);
+        self.m.latest = accepted;
+        accepted
+    }
+
+    /// Moves the latest time seen up to `t`, a reading another context
+    /// already made (a shared breaker's lock-free operations).
+    pub(crate) fn catch_up_latest(&mut self, t: Instant) {
         if t > self.m.latest {
             self.m.latest = t;
         }
-        self.m.latest
     }
 
     /// The time now if the state has a timer (Open, HalfOpen), which the
@@ -470,7 +524,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
             Outcome::Ignored => {
                 self.m.counts.bump(Count::Ignored);
                 self.release_probe();
-                self.emit(Interest::IGNORED, || Event::Ignored);
+                self.emit_outcome(Interest::IGNORED, || Event::Ignored);
                 Recorded::Ignored
             }
             Outcome::Success => self.count(permit, false, None, r),
@@ -492,7 +546,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
             OnCancel::Release => {
                 self.m.counts.bump(Count::Cancelled);
                 self.release_probe();
-                self.emit(Interest::CANCELLED, || Event::Cancelled);
+                self.emit_outcome(Interest::CANCELLED, || Event::Cancelled);
                 Recorded::Cancelled
             }
         }
@@ -500,7 +554,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
 
     fn stale(&mut self) -> Recorded {
         self.m.counts.bump(Count::Stale);
-        self.emit(Interest::STALE, || Event::Stale);
+        self.emit_outcome(Interest::STALE, || Event::Stale);
         Recorded::Stale
     }
 
@@ -555,23 +609,25 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
             };
         }
         if failed {
-            self.emit(Interest::FAILURE, || Event::Failure { duration_us, slow });
+            self.emit_outcome(Interest::FAILURE, || Event::Failure { duration_us, slow });
         } else {
-            self.emit(Interest::SUCCESS, || Event::Success { duration_us, slow });
+            self.emit_outcome(Interest::SUCCESS, || Event::Success { duration_us, slow });
         }
 
+        // A server's retry-after, capped by the configuration.
+        let retry_after_us = open_for_us.map(|us| us.min(self.config.max_retry_after_us));
         match self.m.state {
             State::Closed | State::MetricsOnly => {
                 self.window.record(now, Sample { failed, slow });
-                self.check_rules(now, open_for_us);
+                self.check_rules(now, retry_after_us);
             }
             State::HalfOpen if failed || slow => {
-                let reason = if failed {
-                    Reason::ProbeFailed
-                } else {
-                    Reason::ProbeSlow
+                let reason = match retry_after_us {
+                    Some(_) => Reason::RetryAfter,
+                    None if failed => Reason::ProbeFailed,
+                    None => Reason::ProbeSlow,
                 };
-                self.open(reason, open_for_us, now);
+                self.open(reason, retry_after_us, now);
             }
             State::HalfOpen => {
                 // Below `half_open_successes` until it closes: never saturates.
@@ -588,8 +644,9 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     }
 
     /// After a counted outcome in Closed or MetricsOnly: report the rules
-    /// reached, and trip if Closed.
-    fn check_rules(&mut self, now: Instant, open_for_us: Option<u64>) {
+    /// reached, and trip if Closed. An outcome carrying a retry-after opens
+    /// a Closed breaker for that long whether a rule is reached or not.
+    fn check_rules(&mut self, now: Instant, retry_after_us: Option<u64>) {
         let totals = self.window.totals(now);
         let streak = self.m.consecutive_failures;
         let reached = policy::reached(&self.config, totals, streak, self.min_calls);
@@ -606,8 +663,9 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
                 });
             }
         }
-        match (self.m.state, reached.first()) {
-            (State::Closed, Some(rule)) => self.open(Reason::Tripped(rule), open_for_us, now),
+        match (self.m.state, retry_after_us, reached.first()) {
+            (State::Closed, Some(us), _) => self.open(Reason::RetryAfter, Some(us), now),
+            (State::Closed, None, Some(rule)) => self.open(Reason::Tripped(rule), None, now),
             _ => self.m.reported = reached,
         }
     }
@@ -615,6 +673,14 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     /// The window's totals at `now`, for publishing.
     pub(crate) fn window_totals(&self, now: Instant) -> crate::window::Totals {
         self.window.totals(now)
+    }
+
+    /// Reports a call's outcome, unless Disabled, which reports only that
+    /// it was entered and left.
+    fn emit_outcome(&self, kind: Interest, event: impl FnOnce() -> Event) {
+        if self.m.state != State::Disabled {
+            self.emit(kind, event);
+        }
     }
 
     /// Builds and reports an event of `kind`, if the observer wants it.
@@ -636,5 +702,37 @@ impl<W: Window, C: Clock, O: Observer> Drop for CancelOnDrop<'_, W, C, O> {
         if let Some(permit) = self.permit.take() {
             self.breaker.cancel(permit);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CountWindow, MockClock};
+
+    /// A permit held across 2³² state changes must not pass for one of the
+    /// new episode's: cancelling it would free a probe slot it never took.
+    #[test]
+    fn a_permit_from_two_to_the_32_generations_ago_is_stale() {
+        let clock = MockClock::new();
+        let config = match Config::builder().consecutive_failures(1).build() {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        let mut b = Breaker::new(config, CountWindow::<4>::new(), &clock);
+        let _ = b.transition_to(State::ForcedOpen);
+        let _ = b.transition_to(State::HalfOpen);
+        let old = b.try_acquire().ok();
+        // As if 2³² transitions later, in a new episode whose probe is out.
+        b.m.generation = b.m.generation.wrapping_add(1 << 32);
+        let probe = b.try_acquire();
+        assert!(probe.is_err(), "the slot is still the old permit's");
+        b.m.probes_admitted = 0;
+        let probe = b.try_acquire().ok();
+        assert!(probe.is_some());
+        if let Some(old) = old {
+            assert_eq!(b.cancel(old), Recorded::Stale);
+        }
+        assert!(b.try_acquire().is_err(), "no second probe");
     }
 }

@@ -150,8 +150,11 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 
     /// Back to Closed with an empty window and the first backoff step, as a
-    /// new generation (results of earlier permits become stale). The
-    /// lifetime counters in [`Metrics`](crate::Metrics) are kept.
+    /// new generation (results of earlier permits become stale).
+    ///
+    /// Reports the state change (if it was not Closed), then
+    /// [`Event::Reset`](crate::Event::Reset). The lifetime counters in [`Metrics`](crate::Metrics)
+    /// are kept: they only ever grow, as exported counters must.
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
@@ -230,35 +233,54 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
         let now = self.timer_now(r);
         self.catch_up(now);
         let now = self.now(r);
-        self.emit(Interest::RESET, || Event::Reset { at: now });
         self.enter(State::Closed, Reason::Reset, now);
+        self.emit(Interest::RESET, || Event::Reset { at: now });
     }
 
-    /// Performs a due time-driven transition (Open → HalfOpen, or a half-open
-    /// time-out), once, before the operation's own work.
+    /// Performs the due time-driven transitions before the operation's own
+    /// work: Open → HalfOpen, or a half-open time-out (Open from the
+    /// deadline, and HalfOpen again if that open time has passed too). An
+    /// initial Open state starts its open time here.
     pub(super) fn catch_up(&mut self, now: Option<Instant>) {
         let Some(now) = now else { return };
         match self.m.state {
-            State::Open if now >= self.m.open_until => {
-                let at = self.m.open_until;
-                self.enter(State::HalfOpen, Reason::OpenTimeElapsed, at);
-                self.m.half_open_deadline =
-                    now.saturating_add_micros(self.config.half_open_limit_us);
+            State::Open if self.m.opens_at_first_reading => {
+                // The first open duration exactly, as configured.
+                let m = &mut self.m;
+                m.opens_at_first_reading = false;
+                m.entered_at = now;
+                m.open_until = now.saturating_add_micros(self.config.open_us);
             }
+            State::Open if now >= self.m.open_until => self.half_open_after_open(now),
             State::HalfOpen if self.m.half_open_timed_out(now) => {
-                self.open(Reason::HalfOpenTimeout, None, now);
+                let deadline = self.m.half_open_deadline;
+                self.open(Reason::HalfOpenTimeout, None, deadline);
+                if now >= self.m.open_until {
+                    self.half_open_after_open(now);
+                }
             }
             _ => {}
         }
     }
 
+    /// Open → HalfOpen, as of when the open time ended; the episode's time
+    /// limit runs from `now`, when the first operation can use it.
+    fn half_open_after_open(&mut self, now: Instant) {
+        let at = self.m.open_until;
+        self.enter(State::HalfOpen, Reason::OpenTimeElapsed, at);
+        self.m.half_open_deadline = now.saturating_add_micros(self.config.half_open_limit_us);
+    }
+
     /// Opens, for `open_for_us` if given, else for the next backoff step.
     pub(super) fn open(&mut self, reason: Reason, open_for_us: Option<u64>, now: Instant) {
         // Only a breaker that opened since it last closed moves to the next step
-        // (a HalfOpen entered by hand from ForcedOpen starts at the first).
+        // (a HalfOpen entered by hand from ForcedOpen starts at the first),
+        // and a server's retry-after is its time, not a step of ours.
         let m = &mut self.m;
         if m.state == State::HalfOpen && m.open_attempts > 0 {
-            m.backoff_step_us = policy::next_step(&self.config, m.backoff_step_us);
+            if reason != Reason::RetryAfter {
+                m.backoff_step_us = policy::next_step(&self.config, m.backoff_step_us);
+            }
             m.open_attempts = m.open_attempts.saturating_add(1);
         } else {
             m.backoff_step_us = self.config.open_us;
@@ -266,7 +288,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
         }
         let open_us = match open_for_us {
             Some(us) => us.max(policy::MIN_OPEN_US),
-            None => policy::jittered(&self.config, m.backoff_step_us, m.generation),
+            None => policy::jittered(&self.config, m.backoff_step_us, policy::nonce(m.generation)),
         };
         m.open_until = now.saturating_add_micros(open_us);
         self.enter(State::Open, reason, now);
@@ -278,6 +300,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
         let m = &mut self.m;
         let from = m.state;
         m.state = to;
+        m.opens_at_first_reading = false;
         m.generation = m.generation.wrapping_add(1);
         m.entered_at = at;
         m.probes_admitted = 0;

@@ -25,7 +25,9 @@ const STATE_MASK: u64 = 0b111;
 /// A success that is on time changes nothing but the count.
 pub(crate) const SUCCESS_IS_NOOP: u64 = 1 << 3;
 const WRITING: u64 = 1 << 4;
-const GENERATION_SHIFT: u32 = 32;
+/// The generation fills the rest of the word: 59 bits, which take more
+/// than a century of state changes to wrap even at one per 10 ns.
+const GENERATION_SHIFT: u32 = 5;
 
 /// A decoded `word`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +47,15 @@ impl Word {
     }
 
     #[inline]
-    pub(crate) const fn generation(self) -> u32 {
-        (self.0 >> GENERATION_SHIFT) as u32
+    pub(crate) const fn generation(self) -> u64 {
+        self.0 >> GENERATION_SHIFT
+    }
+
+    /// Whether `permit_generation` is the generation of this word (the
+    /// bits the word holds of it).
+    #[inline]
+    pub(crate) const fn is_generation(self, permit_generation: u64) -> bool {
+        self.generation() == permit_generation & (u64::MAX >> GENERATION_SHIFT)
     }
 
     #[inline]
@@ -71,8 +80,12 @@ const fn state_bits(state: State) -> u64 {
     }
 }
 
+/// 64-bit values of a published view.
+const WIDE: usize = 18;
+/// 32-bit values of a published view.
+const NARROW: usize = 9;
 /// 32-bit words of a published view: the machine, then the window's totals.
-const VIEW: usize = 42;
+const VIEW: usize = 2 * WIDE + NARROW;
 
 /// How many times a read retries a view overlapped by a write before it
 /// asks for the lock.
@@ -121,15 +134,19 @@ impl Gate {
     /// The clock reading `t`, never earlier than any reading before it:
     /// remembers `t` if it is the latest (the only write a lock-free
     /// operation makes outside its tally, and only when time has moved).
+    /// `None` if `t` is more than `horizon_us` ahead of the latest reading:
+    /// a jump the locked path must check (see the breaker's clock rule).
     #[inline]
-    pub(crate) fn observe(&self, t: Instant) -> Instant {
+    pub(crate) fn observe(&self, t: Instant, horizon_us: u64) -> Option<Instant> {
         let latest = self.latest.load(Ordering::Relaxed);
-        if t.as_micros() > latest {
-            self.latest.fetch_max(t.as_micros(), Ordering::Relaxed);
-            t
-        } else {
-            Instant::from_micros(latest)
+        if t.as_micros() <= latest {
+            return Some(Instant::from_micros(latest));
         }
+        if t.as_micros().saturating_sub(latest) > horizon_us {
+            return None;
+        }
+        self.latest.fetch_max(t.as_micros(), Ordering::Relaxed);
+        Some(t)
     }
 
     /// The latest clock reading seen.
@@ -152,6 +169,8 @@ impl Gate {
     /// not sent to retry.
     pub(crate) fn publish(&self, m: &Machine, noop: bool, window: Totals) {
         let word = word_of(m, noop);
+        self.latest
+            .fetch_max(m.latest.as_micros(), Ordering::Relaxed);
         let old = self.word.load(Ordering::Relaxed);
         let until = m.open_until.as_micros();
         if old != word || self.until.load(Ordering::Relaxed) != until {
@@ -204,7 +223,7 @@ impl Gate {
 }
 
 const fn word_of(m: &Machine, noop: bool) -> u64 {
-    ((m.generation as u64) << GENERATION_SHIFT)
+    (m.generation << GENERATION_SHIFT)
         | state_bits(m.state)
         | if noop { SUCCESS_IS_NOOP } else { 0 }
 }
@@ -213,8 +232,8 @@ fn join(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
 }
 
-/// The view's words: sixteen 64-bit values as low and high halves, then
-/// ten 32-bit ones.
+/// The view's words: the 64-bit values as low and high halves, then the
+/// 32-bit ones.
 const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
     let c = &m.counts;
     let wide = [
@@ -234,10 +253,13 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
         c.stale,
         c.duration_sum_us,
         c.duration_max_us,
+        c.clock_glitches,
+        m.generation,
     ];
     let narrow = [
-        state_bits(m.state) as u32 | ((m.reported.bits() as u32) << 8),
-        m.generation,
+        state_bits(m.state) as u32
+            | ((m.reported.bits() as u32) << 8)
+            | ((m.opens_at_first_reading as u32) << 16),
         m.open_attempts,
         m.probes_admitted,
         m.probe_successes,
@@ -245,15 +267,15 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
         t.calls,
         t.failures,
         t.slow,
-        0,
+        t.slow_failures,
     ];
     let mut out = [0u32; VIEW];
     let mut i = 0;
-    // 2 × 16 + 10 = VIEW: every index below is in bounds, and the
+    // 2 × WIDE + NARROW = VIEW: every index below is in bounds, and the
     // shifts and truncations split a u64 into its halves.
     #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     while i < VIEW {
-        out[i] = if i < 32 {
+        out[i] = if i < 2 * WIDE {
             let x = wide[i / 2];
             if i % 2 == 0 {
                 x as u32
@@ -261,7 +283,7 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
                 (x >> 32) as u32
             }
         } else {
-            narrow[i - 32]
+            narrow[i - 2 * WIDE]
         };
         i += 1;
     }
@@ -276,16 +298,17 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
             w.get(at.saturating_add(1)).copied().unwrap_or(0),
         )
     };
-    let narrow = |i: usize| w.get(32usize.saturating_add(i)).copied().unwrap_or(0);
+    let narrow = |i: usize| w.get((2 * WIDE).saturating_add(i)).copied().unwrap_or(0);
     let head = narrow(0);
     let machine = Machine {
         state: Word(u64::from(head) & STATE_MASK).state(),
         reported: RuleSet::from_bits((head >> 8) as u8),
-        generation: narrow(1),
-        open_attempts: narrow(2),
-        probes_admitted: narrow(3),
-        probe_successes: narrow(4),
-        consecutive_failures: narrow(5),
+        opens_at_first_reading: head & (1 << 16) != 0,
+        generation: wide(17),
+        open_attempts: narrow(1),
+        probes_admitted: narrow(2),
+        probe_successes: narrow(3),
+        consecutive_failures: narrow(4),
         entered_at: Instant::from_micros(wide(0)),
         open_until: Instant::from_micros(wide(1)),
         half_open_deadline: Instant::from_micros(wide(2)),
@@ -303,12 +326,14 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
             stale: wide(13),
             duration_sum_us: wide(14),
             duration_max_us: wide(15),
+            clock_glitches: wide(16),
         },
     };
     let totals = Totals {
-        calls: narrow(6),
-        failures: narrow(7),
-        slow: narrow(8),
+        calls: narrow(5),
+        failures: narrow(6),
+        slow: narrow(7),
+        slow_failures: narrow(8),
     };
     (machine, totals)
 }
@@ -321,7 +346,8 @@ mod tests {
     fn a_published_view_reads_back_as_it_was_written() {
         let mut m = Machine::new(&crate::Config::DEFAULT);
         m.state = State::HalfOpen;
-        m.generation = 0xDEAD_BEEF;
+        m.generation = 0x1_DEAD_BEEF;
+        m.counts.clock_glitches = 3;
         m.half_open_deadline = Instant::MAX;
         m.latest = Instant::from_micros(u64::MAX - 1);
         m.counts.stale = 1 << 40;
@@ -331,6 +357,7 @@ mod tests {
             calls: 9,
             failures: 4,
             slow: 2,
+            slow_failures: 1,
         };
         let gate = Gate::new(&Machine::new(&crate::Config::DEFAULT));
         gate.publish(&m, true, t);
@@ -338,7 +365,10 @@ mod tests {
         let w = gate.word().expect("not writing");
         assert_eq!(
             (w.state(), w.generation(), w.has(SUCCESS_IS_NOOP)),
-            (State::HalfOpen, 0xDEAD_BEEF, true)
+            (State::HalfOpen, 0x1_DEAD_BEEF, true)
         );
+        assert!(w.is_generation(0x1_DEAD_BEEF));
+        assert!(!w.is_generation(0xDEAD_BEEF), "2³² generations apart");
+        assert!(!w.is_generation(0x2_DEAD_BEEF));
     }
 }

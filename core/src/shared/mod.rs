@@ -227,26 +227,24 @@ impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
 }
 
 /// The time of a locked operation: the shared breaker's clock, read once
-/// when first needed (before anything changes) and remembered as the latest.
+/// when first needed (before anything changes).
 struct Now<'a, C> {
     clock: &'a C,
-    gate: &'a Gate,
-    /// Lock-free operations read the clock too: share the latest reading.
-    lock_free: bool,
     at: Option<Instant>,
 }
 
 impl<C: Clock> Reading<()> for Now<'_, C> {
     fn read(&mut self, _: &()) -> Instant {
-        let (clock, gate, shared) = (self.clock, self.gate, self.lock_free);
-        *self.at.get_or_insert_with(|| {
-            let t = clock.now();
-            if shared {
-                gate.observe(t)
-            } else {
-                t
-            }
-        })
+        let clock = self.clock;
+        *self.at.get_or_insert_with(|| clock.now())
+    }
+
+    fn read_again(&mut self, _: &()) -> Instant {
+        *self.at.insert(self.clock.now())
+    }
+
+    fn settle(&mut self, t: Instant) {
+        self.at = Some(t);
     }
 }
 
@@ -268,10 +266,12 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         let interest = self.observer.interest();
         L::with(&self.inner, |b| {
             b.observer().set_interest(interest);
+            if L::LOCK_FREE {
+                // Lock-free operations read the clock too.
+                b.catch_up_latest(self.gate.latest());
+            }
             let mut now = Now {
                 clock: &self.clock,
-                gate: &self.gate,
-                lock_free: L::LOCK_FREE,
                 at: None,
             };
             let r = op(b, &mut now);
@@ -328,6 +328,14 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         self.tally.local()
     }
 
+    /// The time for a lock-free operation, unless the clock jumped further
+    /// ahead than the locked path would accept without a second reading.
+    #[inline(always)]
+    fn observe(&self) -> Option<Instant> {
+        self.gate
+            .observe(self.clock.now(), self.config.clock_horizon_us())
+    }
+
     /// Admits in Closed, MetricsOnly and Disabled, and rejects in Open (not
     /// yet due) and ForcedOpen, without the lock.
     #[inline(always)]
@@ -338,7 +346,10 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         match w.state() {
             State::Closed | State::MetricsOnly | State::Disabled => {
                 let started = if self.config.measures_durations() {
-                    self.gate.observe(self.clock.now())
+                    match self.observe() {
+                        Some(now) => now,
+                        None => return Fast::Slow,
+                    }
                 } else {
                     Instant::ZERO
                 };
@@ -354,7 +365,9 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
                 Fast::Done(Err(Rejected::new(RejectReason::ForcedOpen, None)))
             }
             State::Open => {
-                let now = self.gate.observe(self.clock.now());
+                let Some(now) = self.observe() else {
+                    return Fast::Slow;
+                };
                 match self.gate.until(w) {
                     Some(until) if now < until => {
                         tally.add(Count::Rejected);
@@ -381,9 +394,14 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) else {
             return Fast::Slow;
         };
-        let interest = self.observer.interest();
+        // Disabled reports no outcome: any observer lets it go lock-free.
         let state = w.state();
-        if w.generation() != permit.generation {
+        let interest = if state == State::Disabled {
+            Interest::NONE
+        } else {
+            self.observer.interest()
+        };
+        if !w.is_generation(permit.generation) {
             // Open and HalfOpen have timers an operation must catch up with.
             if interest.intersects(Interest::STALE)
                 || matches!(state, State::Open | State::HalfOpen)
@@ -413,10 +431,10 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             return Fast::Slow;
         }
         if recorded == Recorded::Counted && self.config.measures_durations() {
-            let took = self
-                .gate
-                .observe(self.clock.now())
-                .saturating_micros_since(permit.started);
+            let Some(now) = self.observe() else {
+                return Fast::Slow;
+            };
+            let took = now.saturating_micros_since(permit.started);
             if self.config.slow_rate_permille > 0 && took > self.config.slow_call_us {
                 return Fast::Slow;
             }
@@ -633,7 +651,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
             }
         }
         let (m, _) = self.view();
-        m.state_at(self.peek_now(&m))
+        m.state_at(&self.config, self.peek_now(&m))
     }
 
     /// [`Breaker::metrics`], without the lock for a count window. Counts
@@ -653,7 +671,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         };
         let extra = self.tally.read();
         let now = self.peek_now(&m);
-        m.metrics_at(self.min_calls, window, extra, now)
+        m.metrics_at(&self.config, self.min_calls, window, extra, now)
     }
 
     /// [`Breaker::retry_after`], without the lock.
@@ -668,7 +686,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     }
 
     /// [`Breaker::generation`], without the lock.
-    pub fn generation(&self) -> u32 {
+    pub fn generation(&self) -> u64 {
         self.view().0.generation
     }
 

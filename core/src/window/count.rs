@@ -83,6 +83,7 @@ impl<const N: usize> Window for CountWindow<N> {
                     calls: 1,
                     failures: old.failed as u32,
                     slow: old.slow as u32,
+                    slow_failures: (old.slow && old.failed) as u32,
                 });
             }
             // 0 or 1 times 1 or 2: at most 2.

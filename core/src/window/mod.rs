@@ -41,7 +41,8 @@ pub struct Sample {
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
 /// use tripline::window::Totals;
-/// let t = Totals { calls: 10, failures: 5, slow: 0 };
+/// let t = Totals { calls: 10, failures: 5, slow: 3, slow_failures: 1 };
+/// assert_eq!(t.slow_successes(), 2);
 /// assert_eq!(t.failure_rate_permille(), Some(500));
 /// assert_eq!(Totals::EMPTY.failure_rate_permille(), None);
 /// ```
@@ -55,6 +56,8 @@ pub struct Totals {
     pub failures: u32,
     /// Of those, slow calls (failed or not).
     pub slow: u32,
+    /// Of the slow calls, those that failed.
+    pub slow_failures: u32,
 }
 
 impl Totals {
@@ -63,7 +66,14 @@ impl Totals {
         calls: 0,
         failures: 0,
         slow: 0,
+        slow_failures: 0,
     };
+
+    /// Of the slow calls, those that succeeded.
+    #[must_use]
+    pub const fn slow_successes(&self) -> u32 {
+        self.slow.saturating_sub(self.slow_failures)
+    }
 
     /// Failures per thousand calls, rounded down; `None` with no calls.
     ///
@@ -84,12 +94,16 @@ impl Totals {
         self.calls = self.calls.saturating_add(1);
         self.failures = self.failures.saturating_add(s.failed as u32);
         self.slow = self.slow.saturating_add(s.slow as u32);
+        self.slow_failures = self
+            .slow_failures
+            .saturating_add((s.slow && s.failed) as u32);
     }
 
     pub(crate) const fn remove(&mut self, other: Totals) {
         self.calls = self.calls.saturating_sub(other.calls);
         self.failures = self.failures.saturating_sub(other.failures);
         self.slow = self.slow.saturating_sub(other.slow);
+        self.slow_failures = self.slow_failures.saturating_sub(other.slow_failures);
     }
 }
 
