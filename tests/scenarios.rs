@@ -24,21 +24,21 @@ fn counted<const N: usize>(config: Config, clock: &MockClock) -> Cb<'_, N> {
 }
 
 /// One admitted call with `outcome`; panics if it is not admitted.
-fn call<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>, outcome: Outcome) -> Recorded {
+fn call<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>, outcome: Outcome) -> Recorded {
     let p = b.try_acquire().expect("the call should be admitted");
     b.record(p, outcome)
 }
 
-fn fail<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Recorded {
+fn fail<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Recorded {
     call(b, Outcome::Failure)
 }
 
-fn succeed<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Recorded {
+fn succeed<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Recorded {
     call(b, Outcome::Success)
 }
 
 /// One admitted call that takes `d` of mock time.
-fn timed<W: Window, O: Observer>(
+fn timed<W: Window, O: Sink>(
     b: &mut Breaker<W, &MockClock, O>,
     clock: &MockClock,
     d: Duration,
@@ -50,14 +50,14 @@ fn timed<W: Window, O: Observer>(
 }
 
 /// The open time just chosen, read right after the breaker opened.
-fn open_time<W: Window, C: Clock, O: Observer>(b: &Breaker<W, C, O>) -> Duration {
+fn open_time<W: Window, C: Clock, O: Sink>(b: &Breaker<W, C, O>) -> Duration {
     assert_eq!(b.state(), State::Open);
     b.retry_after()
         .expect("an open breaker knows when to retry")
 }
 
 /// Moves the clock to the end of the open time and fails the probe.
-fn fail_probe<W: Window, O: Observer>(b: &mut Breaker<W, &MockClock, O>, clock: &MockClock) {
+fn fail_probe<W: Window, O: Sink>(b: &mut Breaker<W, &MockClock, O>, clock: &MockClock) {
     clock.advance(open_time(b));
     assert_eq!(b.state(), State::HalfOpen);
     assert_eq!(fail(b), Recorded::Counted);
@@ -83,7 +83,7 @@ impl Recorder {
     }
 }
 
-fn rejection<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Rejected {
+fn rejection<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Rejected {
     b.try_acquire().expect_err("the call should be rejected")
 }
 

@@ -46,7 +46,7 @@ fn build(b: ConfigBuilder) -> Config {
     b.build().expect("a valid configuration")
 }
 
-fn call<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>, outcome: Outcome) -> Recorded {
+fn call<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>, outcome: Outcome) -> Recorded {
     let p = b.try_acquire().expect("admitted");
     b.record(p, outcome)
 }

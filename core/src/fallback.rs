@@ -4,11 +4,12 @@
 //! Methods on [`Breaker`] and [`SharedBreaker`], kept apart from the state
 //! machine: they only wrap `call`, and add no decision of their own.
 
+use crate::observe::Sink;
 use crate::shared::LockKind;
 use crate::window::Window;
-use crate::{Breaker, CallError, Clock, Observer, SharedBreaker};
+use crate::{Breaker, CallError, Clock, SharedBreaker};
 
-impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     /// Runs `f` through the breaker; on a rejection or an error, returns
     /// `fallback` instead. The failure is counted as [`call`](Self::call)
     /// counts it.
@@ -69,7 +70,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// Runs `f` through the breaker; on a rejection or an error, returns
     /// `fallback` instead. As [`Breaker::call_or`], through `&self`.
     ///

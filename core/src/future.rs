@@ -12,9 +12,10 @@ use core::pin::pin;
 use core::task::Poll;
 use core::time::Duration;
 
+use crate::observe::Sink;
 use crate::shared::LockKind;
 use crate::window::Window;
-use crate::{CallError, Clock, Observer, Outcome, Rejected, SharedBreaker};
+use crate::{CallError, Clock, Outcome, Rejected, SharedBreaker};
 
 /// Why a call with a timeout did not return the work's value.
 ///
@@ -105,7 +106,7 @@ impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for 
     }
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// Awaits `work` if admitted, counting `Err` as a failure.
     ///
     /// # Errors

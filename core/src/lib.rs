@@ -86,7 +86,7 @@ pub use error::{ConfigError, TransitionError};
 pub use future::TimeoutError;
 pub use health::Health;
 pub use metrics::Metrics;
-pub use observe::{Event, Interest, Observer};
+pub use observe::{Event, Interest, Observer, Sink};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
 pub use presets::{Preset, Strictness};
 // `registry::Registry` stays under its module: the facade also re-exports

@@ -33,6 +33,8 @@ pub(crate) struct Machine {
     pub(crate) probes_admitted: u32,
     pub(crate) probe_successes: u32,
     pub(crate) consecutive_failures: u32,
+    /// Clock readings set aside as glitches (saturating: they are rare).
+    pub(crate) clock_glitches: u32,
     /// MetricsOnly: rules already reported, so each is reported when first reached.
     pub(crate) reported: RuleSet,
     /// The latest instant seen: time never goes backwards here.
@@ -55,6 +57,7 @@ impl Machine {
             probes_admitted: 0,
             probe_successes: 0,
             consecutive_failures: 0,
+            clock_glitches: 0,
             reported: RuleSet::EMPTY,
             latest: Instant::ZERO,
             counts: Counts::ZERO,
@@ -85,6 +88,7 @@ impl Machine {
     /// deadline, not from when an operation notices it, so a breaker left
     /// idle past its deadline does not reject the next caller for a whole
     /// fresh open period.
+    #[inline(never)]
     pub(crate) fn timeout_until(&self, config: &Config) -> Instant {
         self.half_open_deadline
             .saturating_add_micros(self.pending_open_us(config))
@@ -199,7 +203,7 @@ impl Machine {
             ignored: c.ignored,
             cancelled: c.cancelled,
             stale: c.stale,
-            clock_glitches: c.clock_glitches,
+            clock_glitches: u64::from(self.clock_glitches),
             window,
             failure_rate_permille: if gated {
                 window.failure_rate_permille()

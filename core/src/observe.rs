@@ -199,8 +199,9 @@ impl Interest {
 
 /// Receives a breaker's [`Event`]s, in order.
 ///
-/// `()` is the observer that does nothing and costs nothing. Implement it for
-/// a logger, a metrics exporter, or a channel sender. For a [`Breaker`](crate::Breaker)
+/// Implement it for a logger, a metrics exporter, or a channel sender; a
+/// breaker without one has `()` in its place (see [`Sink`]), which costs
+/// nothing. For a [`Breaker`](crate::Breaker)
 /// `on_event` runs inside the operation. For a [`SharedBreaker`](crate::SharedBreaker)
 /// events are delivered after its lock is released, in one order for all
 /// threads: an observer may call back into the breaker (the nested
@@ -230,8 +231,8 @@ impl Interest {
 /// assert_eq!(b.observer().0.get(), 1);
 /// ```
 pub trait Observer {
-    /// Whether this observer wants events at all; `()` says no, so a shared
-    /// breaker does not even queue them.
+    /// Whether this observer wants events at all; if not, a shared breaker
+    /// does not even queue them.
     const ENABLED: bool = true;
 
     /// Which events it wants now; read before each operation, so it may
@@ -260,8 +261,70 @@ pub trait Observer {
     }
 }
 
-impl Observer for () {
+/// Where a breaker's events go: any [`Observer`], or `()` for nowhere.
+///
+/// The bound on a breaker's observer parameter. Every `Observer` is a
+/// `Sink`; `()` is the sink with no observer behind it, which builds no
+/// event and lets a [`SharedBreaker`](crate::SharedBreaker) keep no event
+/// queue at all. Implement [`Observer`], not this.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::observe::{Interest, Sink};
+///
+/// fn wants_anything<S: Sink>(sink: &S) -> bool {
+///     S::ENABLED && !sink.interest().is_empty()
+/// }
+/// assert!(!wants_anything(&()));
+/// ```
+pub trait Sink: sealed::Sealed {
+    /// Whether events are wanted at all.
+    const ENABLED: bool;
+    /// How a shared breaker holds this sink's events until it delivers them.
+    #[doc(hidden)]
+    type Queue: crate::shared::Queue;
+    /// Which events are wanted now.
+    fn interest(&self) -> Interest;
+    /// One wanted event.
+    fn on_event(&self, event: &Event);
+    /// The events of one or more operations, in order.
+    fn on_events(&self, events: &[Event]);
+}
+
+impl<T: Observer> Sink for T {
+    const ENABLED: bool = T::ENABLED;
+    type Queue = crate::shared::EventQueue;
+    #[inline]
+    fn interest(&self) -> Interest {
+        Observer::interest(self)
+    }
+    #[inline]
+    fn on_event(&self, event: &Event) {
+        Observer::on_event(self, event);
+    }
+    fn on_events(&self, events: &[Event]) {
+        Observer::on_events(self, events);
+    }
+}
+
+/// No observer: nothing is built, queued or delivered.
+impl Sink for () {
     const ENABLED: bool = false;
+    type Queue = ();
+    #[inline]
+    fn interest(&self) -> Interest {
+        Interest::NONE
+    }
+    #[inline]
+    fn on_event(&self, _: &Event) {}
+    #[inline]
+    fn on_events(&self, _: &[Event]) {}
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: super::Observer> Sealed for T {}
+    impl Sealed for () {}
 }
 
 impl<O: Observer + ?Sized> Observer for &O {

@@ -94,7 +94,9 @@ impl RuleSet {
     }
 }
 
-/// The next un-jittered backoff step after `current`: `current × factor`, capped.
+/// The next un-jittered backoff step after `current`: `current × factor`,
+/// capped. Out of line: opening and the reads of a pending time-out share it.
+#[inline(never)]
 pub(crate) fn next_step(config: &Config, current: u64) -> u64 {
     // Exactly ⌊current × factor / 1000⌋, saturating: with current = 1000·q + r,
     // that is q·factor + ⌊r·factor / 1000⌋. (A 16.16 fixed-point factor was
@@ -142,6 +144,7 @@ pub(crate) fn jittered(config: &Config, step: u64, nonce: u32) -> u64 {
 /// is exact.
 // y < 2⁶¹ and M < 2⁶²: the u128 product is below 2¹²³.
 #[allow(clippy::arithmetic_side_effects)]
+#[inline(never)]
 pub(crate) const fn div1000(x: u64) -> u64 {
     (((x >> 3) as u128 * 0x20C4_9BA5_E353_F7CF) >> 68) as u64
 }

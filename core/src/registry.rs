@@ -7,9 +7,10 @@
 //! `dyn ManagedBreaker`, so that breakers with different windows and clocks
 //! share one registry (reporting and resetting only).
 
+use crate::observe::Sink;
 use crate::shared::{Busy, LockKind};
 use crate::window::Window;
-use crate::{Clock, Health, Metrics, Observer, SharedBreaker, State};
+use crate::{Clock, Health, Metrics, SharedBreaker, State};
 
 /// What a [`Registry`] needs of a breaker: read its state and metrics, reset
 /// it. Object-safe, so `dyn ManagedBreaker` mixes breaker types in one registry.
@@ -40,7 +41,7 @@ pub trait ManagedBreaker {
     fn reset(&self) -> Result<(), Busy>;
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> ManagedBreaker for SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind> ManagedBreaker for SharedBreaker<W, C, O, L> {
     fn state(&self) -> State {
         SharedBreaker::state(self)
     }

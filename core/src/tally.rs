@@ -43,8 +43,6 @@ pub struct Counts {
     pub duration_sum_us: u64,
     /// Longest counted call, in microseconds.
     pub duration_max_us: u64,
-    /// Clock readings the breaker set aside as glitches.
-    pub clock_glitches: u64,
 }
 
 impl Counts {
@@ -61,7 +59,6 @@ impl Counts {
         stale: 0,
         duration_sum_us: 0,
         duration_max_us: 0,
-        clock_glitches: 0,
     };
 
     /// Both counts together: sums, and the larger maximum.
@@ -83,7 +80,6 @@ impl Counts {
             } else {
                 o.duration_max_us
             },
-            clock_glitches: self.clock_glitches.wrapping_add(o.clock_glitches),
         }
     }
 

@@ -8,8 +8,10 @@ use core::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use embassy_sync::blocking_mutex::Mutex;
+use tripline_core::observe::Sink;
+use tripline_core::shared::CriticalSectionFast;
 use tripline_core::window::Window;
-use tripline_core::{CallError, Config, Observer, Outcome, SharedBreaker, State, TimeoutError};
+use tripline_core::{CallError, Config, Outcome, SharedBreaker, State, TimeoutError};
 
 use crate::clock::timer_after;
 use crate::{EmbassyClock, EmbassyLock};
@@ -47,7 +49,7 @@ pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
 /// on_dma_done(true);
 /// assert_eq!(RADIO.metrics().successes, 1);
 /// ```
-pub struct EmbassyBreaker<W, M: RawMutex = CriticalSectionRawMutex, O = ()> {
+pub struct EmbassyBreaker<W, M: RawMutex = CriticalSectionRawMutex, O: Sink = ()> {
     shared: EmbassySharedBreaker<W, M, O>,
 }
 
@@ -82,14 +84,14 @@ impl<W: Window, M: RawMutex> EmbassyBreaker<W, M, ()> {
     }
 }
 
-impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
+impl<W: Window, M: RawMutex, O: Sink> EmbassyBreaker<W, M, O> {
     /// A breaker reporting its events to `observer`; `const`, for statics.
     #[must_use]
     pub const fn with_observer(config: Config, window: W, observer: O) -> Self {
         let inner = EmbassySharedBreaker::<W, M, O>::unlocked(config, window);
         EmbassyBreaker {
             shared: SharedBreaker::from_lock(
-                config,
+                CriticalSectionFast::new(&config),
                 Mutex::new(RefCell::new(inner)),
                 EmbassyClock,
                 observer,
@@ -236,7 +238,7 @@ impl<W: Window, M: RawMutex, O: Observer> EmbassyBreaker<W, M, O> {
     }
 }
 
-impl<W, M: RawMutex, O> Deref for EmbassyBreaker<W, M, O> {
+impl<W, M: RawMutex, O: Sink> Deref for EmbassyBreaker<W, M, O> {
     type Target = EmbassySharedBreaker<W, M, O>;
 
     fn deref(&self) -> &Self::Target {
@@ -244,7 +246,7 @@ impl<W, M: RawMutex, O> Deref for EmbassyBreaker<W, M, O> {
     }
 }
 
-impl<W, M: RawMutex, O> core::fmt::Debug for EmbassyBreaker<W, M, O> {
+impl<W, M: RawMutex, O: Sink> core::fmt::Debug for EmbassyBreaker<W, M, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EmbassyBreaker").finish_non_exhaustive()
     }

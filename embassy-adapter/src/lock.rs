@@ -18,7 +18,8 @@ use tripline_core::shared::LockKind;
 ///
 /// No user code runs inside the lock; a re-entrant lock would find the
 /// `RefCell` borrowed and be refused with the core's `Busy`, never alias.
-/// The lock-free path counts with the core's `AtomicTally`.
+/// The lock-free path (where 64-bit atomics are native) counts with the
+/// core's `AtomicTally`.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
@@ -33,7 +34,8 @@ pub struct EmbassyLock<M>(PhantomData<M>);
 
 impl<M: RawMutex> LockKind for EmbassyLock<M> {
     type Lock<T> = Mutex<M, RefCell<T>>;
-    type Tally = tripline_core::tally::AtomicTally;
+    /// Lock-free where 64-bit atomics are native, as the critical-section lock.
+    type Fast = tripline_core::shared::CriticalSectionFast;
 
     fn new<T>(value: T) -> Self::Lock<T> {
         Mutex::new(RefCell::new(value))

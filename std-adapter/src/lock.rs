@@ -32,7 +32,7 @@ pub struct StdMutex<T> {
 
 impl LockKind for StdLock {
     type Lock<T> = StdMutex<T>;
-    type Tally = crate::PerThreadTally;
+    type Fast = tripline_core::shared::LockFree<crate::PerThreadTally>;
 
     fn new<T>(value: T) -> StdMutex<T> {
         StdMutex {

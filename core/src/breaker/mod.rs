@@ -8,7 +8,7 @@ mod transition;
 use core::time::Duration;
 
 use crate::machine::Machine;
-use crate::observe::{Event, Interest, Observer};
+use crate::observe::{Event, Interest, Sink};
 use crate::policy::{self, RuleSet};
 use crate::tally::Count;
 use crate::window::{Sample, Window};
@@ -55,9 +55,16 @@ pub struct Breaker<W, C, O = ()> {
     window: W,
     clock: C,
     observer: O,
-    /// The minimum calls, lowered to the window's capacity.
-    min_calls: u32,
     m: Machine,
+}
+
+/// The minimum calls before rates count, lowered to the window's capacity
+/// (or a rate rule could never fire).
+pub(crate) const fn min_calls<W: Window>(config: &Config) -> u32 {
+    match W::CAPACITY {
+        Some(cap) if cap < config.minimum_calls => cap,
+        _ => config.minimum_calls,
+    }
 }
 
 impl<W: Window, C: Clock> Breaker<W, C> {
@@ -69,33 +76,27 @@ impl<W: Window, C: Clock> Breaker<W, C> {
     }
 }
 
-impl<W: Window, C, O> Breaker<W, C, O> {
+impl<W, C, O> Breaker<W, C, O> {
     /// The one constructor, `const` so that breakers can live in statics.
     pub(crate) const fn assemble(config: Config, window: W, clock: C, observer: O) -> Self {
-        let min_calls = match W::CAPACITY {
-            Some(cap) if cap < config.minimum_calls => cap,
-            _ => config.minimum_calls,
-        };
         Breaker {
             m: Machine::new(&config),
             config,
             window,
             clock,
             observer,
-            min_calls,
         }
     }
 }
 
 impl<W, C, O> Breaker<W, C, O> {
     /// The same breaker, reporting its events to `observer`.
-    pub fn with_observer<O2: Observer>(self, observer: O2) -> Breaker<W, C, O2> {
+    pub fn with_observer<O2: Sink>(self, observer: O2) -> Breaker<W, C, O2> {
         Breaker {
             config: self.config,
             window: self.window,
             clock: self.clock,
             observer,
-            min_calls: self.min_calls,
             m: self.m,
         }
     }
@@ -125,7 +126,7 @@ impl<W, C, O> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     // ----- admission -------------------------------------------------------
 
     /// Asks to make one call.
@@ -343,7 +344,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
         let window = self.window.totals(now);
         self.m.metrics_at(
             &self.config,
-            self.min_calls,
+            min_calls::<W>(&self.config),
             window,
             crate::tally::Counts::ZERO,
             now,
@@ -385,7 +386,7 @@ impl<C: Clock> Reading<C> for Lazy {
     }
 }
 
-impl<W: Window, C, O: Observer> Breaker<W, C, O> {
+impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     /// Whether a current success, not slow, would change nothing but the
     /// success count: Closed or MetricsOnly, no failure in the streak, no
     /// rule reported, and a window that a success leaves as it is (a full
@@ -437,11 +438,21 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
             self.m.latest = t;
             return t;
         }
+        self.confirm_jump(t, r)
+    }
+
+    /// [`now`](Self::now) for a reading `t` past the horizon: a second
+    /// reading decides whether it is time or a glitch. Rare, so out of line.
+    #[cold]
+    #[inline(never)]
+    fn confirm_jump(&mut self, t: Instant, r: &mut impl Reading<C>) -> Instant {
+        let latest = self.m.latest;
+        let horizon = self.config.clock_horizon_us();
         let again = r.read_again(&self.clock);
         let accepted = if again >= t && again.saturating_micros_since(t) <= horizon {
             again
         } else {
-            self.m.counts.clock_glitches = self.m.counts.clock_glitches.wrapping_add(1);
+            self.m.clock_glitches = self.m.clock_glitches.saturating_add(1);
             if again > latest && again.saturating_micros_since(latest) <= horizon {
                 again
             } else {
@@ -649,7 +660,7 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
     fn check_rules(&mut self, now: Instant, retry_after_us: Option<u64>) {
         let totals = self.window.totals(now);
         let streak = self.m.consecutive_failures;
-        let reached = policy::reached(&self.config, totals, streak, self.min_calls);
+        let reached = policy::reached(&self.config, totals, streak, min_calls::<W>(&self.config));
         let new = reached.without(self.m.reported);
         for rule in RuleSet::ALL {
             if new.contains(rule) {
@@ -692,12 +703,12 @@ impl<W: Window, C, O: Observer> Breaker<W, C, O> {
 }
 
 /// Cancels the permit of a [`Breaker::call_with`] if `f` unwinds.
-struct CancelOnDrop<'a, W: Window, C: Clock, O: Observer> {
+struct CancelOnDrop<'a, W: Window, C: Clock, O: Sink> {
     breaker: &'a mut Breaker<W, C, O>,
     permit: Option<Permit>,
 }
 
-impl<W: Window, C: Clock, O: Observer> Drop for CancelOnDrop<'_, W, C, O> {
+impl<W: Window, C: Clock, O: Sink> Drop for CancelOnDrop<'_, W, C, O> {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
             self.breaker.cancel(permit);

@@ -6,12 +6,12 @@ use core::time::Duration;
 
 use super::{Breaker, Lazy, Reading};
 use crate::clock::duration_to_micros;
-use crate::observe::{Event, Interest, Observer};
+use crate::observe::{Event, Interest, Sink};
 use crate::policy::{self, RuleSet};
 use crate::window::Window;
 use crate::{Clock, Instant, Reason, State, TransitionError};
 
-impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     /// Moves the breaker to `to` by hand.
     ///
     /// Any state may be entered from any other, except HalfOpen, which only
@@ -173,7 +173,7 @@ impl<W: Window, C: Clock, O: Observer> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C, O: Observer> Breaker<W, C, O> {
+impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     /// [`transition_to`](Self::transition_to), reading the clock through `r`.
     pub(crate) fn transition_at(
         &mut self,

@@ -81,9 +81,9 @@ const fn state_bits(state: State) -> u64 {
 }
 
 /// 64-bit values of a published view.
-const WIDE: usize = 18;
+const WIDE: usize = 17;
 /// 32-bit values of a published view.
-const NARROW: usize = 9;
+const NARROW: usize = 10;
 /// 32-bit words of a published view: the machine, then the window's totals.
 const VIEW: usize = 2 * WIDE + NARROW;
 
@@ -103,26 +103,16 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
-    /// The gate of a new breaker, publishing `m` (the machine it starts with).
-    pub(crate) const fn new(m: &Machine) -> Gate {
-        let words = encode(m, Totals::EMPTY);
-        let mut view = [const { AtomicU32::new(0) }; VIEW];
-        let mut i = 0;
-        // i < VIEW, the length of both arrays, so neither the index nor the
-        // increment can go wrong.
-        #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-        while i < VIEW {
-            view[i] = AtomicU32::new(words[i]);
-            i += 1;
-        }
-        Gate {
-            word: AtomicU64::new(word_of(m, false)),
-            until: AtomicU64::new(m.open_until.as_micros()),
-            latest: AtomicU64::new(m.latest.as_micros()),
-            seq: AtomicU32::new(0),
-            view,
-        }
-    }
+    /// The gate of a new breaker: nothing published, so every operation
+    /// takes the lock until the first one publishes.
+    #[allow(clippy::declare_interior_mutable_const)] // each use is a fresh gate
+    pub(crate) const UNPUBLISHED: Gate = Gate {
+        word: AtomicU64::new(WRITING),
+        until: AtomicU64::new(0),
+        latest: AtomicU64::new(0),
+        seq: AtomicU32::new(0),
+        view: [const { AtomicU32::new(0) }; VIEW],
+    };
 
     /// The word, if no publication is under way.
     #[inline]
@@ -191,6 +181,10 @@ impl Gate {
     /// The last published machine and window totals, unless every try
     /// overlapped a write.
     pub(crate) fn read(&self) -> Option<(Machine, Totals)> {
+        if self.seq.load(Ordering::Acquire) == 0 {
+            // Nothing published yet (or the count wrapped to it): ask the lock.
+            return None;
+        }
         for _ in 0..READ_TRIES {
             let before = self.seq.load(Ordering::Acquire);
             if before % 2 == 1 {
@@ -253,7 +247,6 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
         c.stale,
         c.duration_sum_us,
         c.duration_max_us,
-        c.clock_glitches,
         m.generation,
     ];
     let narrow = [
@@ -264,6 +257,7 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
         m.probes_admitted,
         m.probe_successes,
         m.consecutive_failures,
+        m.clock_glitches,
         t.calls,
         t.failures,
         t.slow,
@@ -304,11 +298,12 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
         state: Word(u64::from(head) & STATE_MASK).state(),
         reported: RuleSet::from_bits((head >> 8) as u8),
         opens_at_first_reading: head & (1 << 16) != 0,
-        generation: wide(17),
+        generation: wide(16),
         open_attempts: narrow(1),
         probes_admitted: narrow(2),
         probe_successes: narrow(3),
         consecutive_failures: narrow(4),
+        clock_glitches: narrow(5),
         entered_at: Instant::from_micros(wide(0)),
         open_until: Instant::from_micros(wide(1)),
         half_open_deadline: Instant::from_micros(wide(2)),
@@ -326,14 +321,13 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
             stale: wide(13),
             duration_sum_us: wide(14),
             duration_max_us: wide(15),
-            clock_glitches: wide(16),
         },
     };
     let totals = Totals {
-        calls: narrow(5),
-        failures: narrow(6),
-        slow: narrow(7),
-        slow_failures: narrow(8),
+        calls: narrow(6),
+        failures: narrow(7),
+        slow: narrow(8),
+        slow_failures: narrow(9),
     };
     (machine, totals)
 }
@@ -347,7 +341,7 @@ mod tests {
         let mut m = Machine::new(&crate::Config::DEFAULT);
         m.state = State::HalfOpen;
         m.generation = 0x1_DEAD_BEEF;
-        m.counts.clock_glitches = 3;
+        m.clock_glitches = 3;
         m.half_open_deadline = Instant::MAX;
         m.latest = Instant::from_micros(u64::MAX - 1);
         m.counts.stale = 1 << 40;
@@ -359,7 +353,9 @@ mod tests {
             slow: 2,
             slow_failures: 1,
         };
-        let gate = Gate::new(&Machine::new(&crate::Config::DEFAULT));
+        let gate = Gate::UNPUBLISHED;
+        assert_eq!(gate.word(), None);
+        assert_eq!(gate.read(), None);
         gate.publish(&m, true, t);
         assert_eq!(gate.read(), Some((m, t)));
         let w = gate.word().expect("not writing");

@@ -10,9 +10,10 @@
 //! a failure, a slow call, a due transition, half-open probes, forced
 //! states, reset — takes the lock, so every decision is the core
 //! [`Breaker`]'s. Reads (`state`, `retry_after`, `metrics`) take no lock
-//! either. A lock kind may leave the lock-free paths out
-//! ([`LockKind::LOCK_FREE`]); the critical-section lock does on chips
-//! without native 64-bit atomics, where they would cost more than the lock.
+//! either. A lock kind may leave the lock-free paths out (its
+//! [`FastPath`] is [`Locked`]); the critical-section lock does on chips
+//! without native 64-bit atomics, where they would cost more than the lock
+//! and the RAM they need.
 //!
 //! With a [`TimeWindow`](crate::TimeWindow), successes take the lock: its
 //! buckets age with time, so a success is never known to change nothing.
@@ -26,52 +27,61 @@
 //! and are delivered after it is released, by one thread at a time, in one
 //! order.
 
+mod fast;
 mod gate;
+mod lock_free;
 mod permit;
 mod queue;
+mod read;
 
 use core::cell::RefCell;
 use core::ops::Deref;
 use core::time::Duration;
 
-use gate::{Gate, SUCCESS_IS_NOOP};
 use queue::Batch;
 
+pub use fast::{FastPath, LockFree, Locked};
 pub use permit::{BreakerRef, SharedPermit};
-pub use queue::EventQueue;
+pub use queue::{EventQueue, Queue};
 
 use crate::breaker::Reading;
-use crate::machine::Machine;
-use crate::observe::{Interest, Observer};
-use crate::tally::{AddTo, AtomicTally, Count, Tally};
-use crate::window::{Totals, Window};
+use crate::observe::Sink;
+use crate::tally::{AddTo, Tally};
+use crate::window::Window;
 use crate::{
-    Breaker, CallError, Clock, Config, Instant, Metrics, OnCancel, Outcome, Permit, Recorded,
-    RejectReason, Rejected, State, TransitionError,
+    Breaker, CallError, Clock, Config, Instant, Outcome, Permit, Recorded, RejectReason, Rejected,
+    State, TransitionError,
 };
 
 /// A kind of lock that can guard a value and give `&mut` access to it, and
-/// the [`Tally`] that goes with it.
+/// what the breaker keeps outside it for the operations that take none.
 ///
 /// `with` returns `None` only if the lock is already held by the same
 /// execution context (a re-entrant call), instead of deadlocking or panicking.
 /// No code of a user's runs inside a shared breaker's lock, so with the
-/// provided lock kinds this does not happen.
+/// provided lock kinds only a clock that calls into its own breaker meets it.
 pub trait LockKind {
     /// The lock guarding a `T`.
     type Lock<T>;
-    /// Where the lock-free operations count.
-    type Tally: Tally;
-    /// Whether the lock-free paths run. Where 64-bit atomics are not
-    /// native they would take critical sections of their own, so a lock
-    /// kind may leave them out: every operation then takes the lock (and
-    /// the firmware keeps the smaller code).
-    const LOCK_FREE: bool = true;
+    /// What the lock-free paths need ([`LockFree`]), or [`Locked`] to take
+    /// the lock for every operation: where 64-bit atomics are not native
+    /// they would take critical sections of their own, and the firmware
+    /// keeps the smaller code and RAM.
+    type Fast: FastPath;
     /// Wraps `value` in a lock.
     fn new<T>(value: T) -> Self::Lock<T>;
     /// Runs `f` with exclusive access, or returns `None` if re-entered.
     fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R>;
 }
+
+/// What the critical-section lock keeps outside it: the lock-free paths
+/// where 64-bit atomics are native.
+#[cfg(target_has_atomic = "64")]
+pub type CriticalSectionFast = LockFree<crate::tally::AtomicTally>;
+/// What the critical-section lock keeps outside it: nothing but a counter,
+/// on chips without native 64-bit atomics (every operation takes the lock).
+#[cfg(not(target_has_atomic = "64"))]
+pub type CriticalSectionFast = Locked;
 
 /// A [`LockKind`] built on `critical_section::with`: interrupts off (or the
 /// binary's chosen implementation) for the length of one breaker operation.
@@ -80,10 +90,9 @@ pub struct CriticalSectionLock;
 
 impl LockKind for CriticalSectionLock {
     type Lock<T> = critical_section::Mutex<RefCell<T>>;
-    type Tally = AtomicTally;
     /// Lock-free only where 64-bit atomics are native; a single-core chip's
     /// critical section is a few instructions anyway.
-    const LOCK_FREE: bool = cfg!(target_has_atomic = "64");
+    type Fast = CriticalSectionFast;
 
     fn new<T>(value: T) -> Self::Lock<T> {
         critical_section::Mutex::new(RefCell::new(value))
@@ -97,9 +106,13 @@ impl LockKind for CriticalSectionLock {
     }
 }
 
-/// The breaker inside a [`SharedBreaker`]'s lock: it has no clock of its
-/// own (the shared breaker lends it its clock) and queues its events.
-pub type Inner<W> = Breaker<W, (), EventQueue>;
+/// The breaker inside a [`SharedBreaker`]'s lock, for an observer `O`: it
+/// has no clock of its own (the shared breaker lends it its clock) and
+/// queues its events, if `O` wants any.
+pub type Inner<W, O = ()> = Breaker<W, (), <O as Sink>::Queue>;
+
+/// The tally a lock kind's lock-free paths count into.
+type TallyOf<L> = <<L as LockKind>::Fast as FastPath>::Tally;
 
 /// A lock was re-entered from inside itself; the operation was not performed.
 ///
@@ -137,14 +150,11 @@ impl core::error::Error for Busy {}
 /// assert_eq!(reading, Ok(512));
 /// assert_eq!(SENSOR.state(), State::Closed);
 /// ```
-pub struct SharedBreaker<W, C, O = (), L: LockKind = CriticalSectionLock> {
-    gate: Gate,
-    tally: L::Tally,
-    config: Config,
-    min_calls: u32,
+pub struct SharedBreaker<W, C, O: Sink = (), L: LockKind = CriticalSectionLock> {
+    fast: L::Fast,
     clock: C,
     observer: O,
-    inner: L::Lock<Inner<W>>,
+    inner: L::Lock<Inner<W, O>>,
 }
 
 impl<W: Window, C: Clock> SharedBreaker<W, C, (), CriticalSectionLock> {
@@ -154,12 +164,12 @@ impl<W: Window, C: Clock> SharedBreaker<W, C, (), CriticalSectionLock> {
     }
 }
 
-impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLock> {
+impl<W: Window, C: Clock, O: Sink> SharedBreaker<W, C, O, CriticalSectionLock> {
     /// As [`new`](SharedBreaker::new), reporting events to `observer`.
     pub const fn with_observer(config: Config, window: W, clock: C, observer: O) -> Self {
         let inner = Self::unlocked(config, window);
         Self::from_lock(
-            config,
+            CriticalSectionFast::new(&config),
             critical_section::Mutex::new(RefCell::new(inner)),
             clock,
             observer,
@@ -167,31 +177,25 @@ impl<W: Window, C: Clock, O: Observer> SharedBreaker<W, C, O, CriticalSectionLoc
     }
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
     /// it is inside its lock; for adapters whose lock has a `const` constructor.
-    pub const fn unlocked(config: Config, window: W) -> Inner<W> {
-        Breaker::assemble(config, window, (), EventQueue::new())
+    pub const fn unlocked(config: Config, window: W) -> Inner<W, O> {
+        Breaker::assemble(config, window, (), <O::Queue as Queue>::NEW)
     }
 
     /// A shared breaker over a lock already holding
-    /// [`unlocked`](SharedBreaker::unlocked)'s breaker, made with the same
-    /// `config`; `const`, for statics.
+    /// [`unlocked`](SharedBreaker::unlocked)'s breaker, with the lock
+    /// kind's [`FastPath`] made for the same config (`LockFree::new(&config)`
+    /// or `Locked::new(&config)`); `const`, for statics.
     pub const fn from_lock(
-        config: Config,
-        inner: L::Lock<Inner<W>>,
+        fast: L::Fast,
+        inner: L::Lock<Inner<W, O>>,
         clock: C,
         observer: O,
     ) -> Self {
-        let min_calls = match W::CAPACITY {
-            Some(cap) if cap < config.minimum_calls => cap,
-            _ => config.minimum_calls,
-        };
         SharedBreaker {
-            gate: Gate::new(&Machine::new(&config)),
-            tally: <L::Tally as Tally>::ZERO,
-            config,
-            min_calls,
+            fast,
             clock,
             observer,
             inner,
@@ -201,7 +205,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// A shared breaker over any lock kind (what adapters use).
     pub fn with_lock(config: Config, window: W, clock: C, observer: O) -> Self {
         Self::from_lock(
-            config,
+            L::Fast::for_config(&config),
             L::new(Self::unlocked(config, window)),
             clock,
             observer,
@@ -209,7 +213,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     }
 }
 
-impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W, C, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// The observer.
     pub const fn observer(&self) -> &O {
         &self.observer
@@ -218,11 +222,6 @@ impl<W, C, O, L: LockKind> SharedBreaker<W, C, O, L> {
     /// The clock.
     pub const fn clock(&self) -> &C {
         &self.clock
-    }
-
-    /// The configuration.
-    pub const fn config(&self) -> &Config {
-        &self.config
     }
 }
 
@@ -254,30 +253,31 @@ enum Fast<T> {
     Slow,
 }
 
-impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     // ----- the locked path -------------------------------------------------
 
     /// Runs `op` on the breaker under the lock, publishes the result, and
     /// claims the events to deliver.
     fn locked<R>(
         &self,
-        op: impl FnOnce(&mut Inner<W>, &mut Now<'_, C>) -> R,
+        op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
     ) -> Result<(R, Option<Batch>), Busy> {
         let interest = self.observer.interest();
         L::with(&self.inner, |b| {
             b.observer().set_interest(interest);
-            if L::LOCK_FREE {
+            let published = self.fast.lock_free();
+            if let Some(lf) = published {
                 // Lock-free operations read the clock too.
-                b.catch_up_latest(self.gate.latest());
+                b.catch_up_latest(lf.gate.latest());
             }
             let mut now = Now {
                 clock: &self.clock,
                 at: None,
             };
             let r = op(b, &mut now);
-            if L::LOCK_FREE {
+            if let Some(lf) = published {
                 let m = b.machine();
-                self.gate
+                lf.gate
                     .publish(m, b.success_is_noop(), b.window_totals(m.latest));
             }
             let batch = if O::ENABLED {
@@ -294,14 +294,14 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     /// until nothing waits. If an observer panics, the rest waits for the
     /// next operation.
     fn deliver(&self, batch: Option<Batch>) {
-        struct Abandon<'a, W, L: LockKind>(&'a L::Lock<Inner<W>>);
-        impl<W, L: LockKind> Drop for Abandon<'_, W, L> {
+        struct Abandon<'a, W, O: Sink, L: LockKind>(&'a L::Lock<Inner<W, O>>);
+        impl<W, O: Sink, L: LockKind> Drop for Abandon<'_, W, O, L> {
             fn drop(&mut self) {
                 let _ = L::with(self.0, |b| b.observer().abandon());
             }
         }
         let Some(mut batch) = batch else { return };
-        let abandon = Abandon::<W, L>(&self.inner);
+        let abandon = Abandon::<W, O, L>(&self.inner);
         loop {
             self.observer.on_events(&batch);
             match L::with(&self.inner, |b| b.observer().next_batch()) {
@@ -314,134 +314,13 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     }
 
     /// A locked operation, its events delivered.
-    fn mutate<R>(&self, op: impl FnOnce(&mut Inner<W>, &mut Now<'_, C>) -> R) -> Result<R, Busy> {
+    fn mutate<R>(
+        &self,
+        op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
+    ) -> Result<R, Busy> {
         let (r, batch) = self.locked(op)?;
         self.deliver(batch);
         Ok(r)
-    }
-
-    // ----- the lock-free path ----------------------------------------------
-
-    /// Where this context adds its lock-free counts.
-    #[inline(always)]
-    fn tally_local(&self) -> <L::Tally as Tally>::Local<'_> {
-        self.tally.local()
-    }
-
-    /// The time for a lock-free operation, unless the clock jumped further
-    /// ahead than the locked path would accept without a second reading.
-    #[inline(always)]
-    fn observe(&self) -> Option<Instant> {
-        self.gate
-            .observe(self.clock.now(), self.config.clock_horizon_us())
-    }
-
-    /// Admits in Closed, MetricsOnly and Disabled, and rejects in Open (not
-    /// yet due) and ForcedOpen, without the lock.
-    #[inline(always)]
-    fn fast_acquire(&self, tally: &impl AddTo) -> Fast<Result<Permit, Rejected>> {
-        let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) else {
-            return Fast::Slow;
-        };
-        match w.state() {
-            State::Closed | State::MetricsOnly | State::Disabled => {
-                let started = if self.config.measures_durations() {
-                    match self.observe() {
-                        Some(now) => now,
-                        None => return Fast::Slow,
-                    }
-                } else {
-                    Instant::ZERO
-                };
-                tally.add(Count::Permitted);
-                Fast::Done(Ok(Permit {
-                    generation: w.generation(),
-                    started,
-                }))
-            }
-            _ if self.observer.interest().intersects(Interest::REJECTED) => Fast::Slow,
-            State::ForcedOpen => {
-                tally.add(Count::Rejected);
-                Fast::Done(Err(Rejected::new(RejectReason::ForcedOpen, None)))
-            }
-            State::Open => {
-                let Some(now) = self.observe() else {
-                    return Fast::Slow;
-                };
-                match self.gate.until(w) {
-                    Some(until) if now < until => {
-                        tally.add(Count::Rejected);
-                        let wait = until.saturating_micros_since(now);
-                        Fast::Done(Err(Rejected::new(RejectReason::Open, Some(wait))))
-                    }
-                    _ => Fast::Slow,
-                }
-            }
-            State::HalfOpen => Fast::Slow,
-        }
-    }
-
-    /// Counts, without the lock, an outcome that changes nothing but a
-    /// count: a stale result or an ignored or cancelled call outside Open
-    /// and HalfOpen, a success that is a no-op, anything while Disabled.
-    #[inline(always)]
-    fn fast_settle(
-        &self,
-        permit: &Permit,
-        outcome: Option<Outcome>,
-        tally: &impl AddTo,
-    ) -> Fast<Recorded> {
-        let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) else {
-            return Fast::Slow;
-        };
-        // Disabled reports no outcome: any observer lets it go lock-free.
-        let state = w.state();
-        let interest = if state == State::Disabled {
-            Interest::NONE
-        } else {
-            self.observer.interest()
-        };
-        if !w.is_generation(permit.generation) {
-            // Open and HalfOpen have timers an operation must catch up with.
-            if interest.intersects(Interest::STALE)
-                || matches!(state, State::Open | State::HalfOpen)
-            {
-                return Fast::Slow;
-            }
-            tally.add(Count::Stale);
-            return Fast::Done(Recorded::Stale);
-        }
-        let closed_like = matches!(state, State::Closed | State::MetricsOnly | State::Disabled);
-        let (count, kind, recorded) = match outcome {
-            Some(Outcome::Ignored) if closed_like => {
-                (Count::Ignored, Interest::IGNORED, Recorded::Ignored)
-            }
-            None if closed_like && self.config.on_cancel == OnCancel::Release => {
-                (Count::Cancelled, Interest::CANCELLED, Recorded::Cancelled)
-            }
-            Some(Outcome::Success) if state == State::Disabled || w.has(SUCCESS_IS_NOOP) => {
-                (Count::Success, Interest::SUCCESS, Recorded::Counted)
-            }
-            Some(Outcome::Failure | Outcome::FailureRetryAfter(_)) if state == State::Disabled => {
-                (Count::Failure, Interest::FAILURE, Recorded::Counted)
-            }
-            _ => return Fast::Slow,
-        };
-        if interest.intersects(kind) {
-            return Fast::Slow;
-        }
-        if recorded == Recorded::Counted && self.config.measures_durations() {
-            let Some(now) = self.observe() else {
-                return Fast::Slow;
-            };
-            let took = now.saturating_micros_since(permit.started);
-            if self.config.slow_rate_permille > 0 && took > self.config.slow_call_us {
-                return Fast::Slow;
-            }
-            tally.add_duration(took);
-        }
-        tally.add(count);
-        Fast::Done(recorded)
     }
 
     /// Records `outcome` (or cancels, if `None`) for the permit in `slot`,
@@ -451,12 +330,26 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         &self,
         slot: &mut Option<Permit>,
         outcome: Option<Outcome>,
+    ) -> Result<Recorded, Busy> {
+        match self.fast.lock_free() {
+            Some(lf) => self.settle_with(lf, slot, outcome, &lf.tally.local()),
+            None => self.settle_locked(slot, outcome),
+        }
+    }
+
+    /// [`settle`](Self::settle), lock-free if it can be, counting in `tally`.
+    #[inline(always)]
+    fn settle_with(
+        &self,
+        lf: &LockFree<TallyOf<L>>,
+        slot: &mut Option<Permit>,
+        outcome: Option<Outcome>,
         tally: &impl AddTo,
     ) -> Result<Recorded, Busy> {
         let Some(permit) = slot.as_ref() else {
             return Ok(Recorded::Stale);
         };
-        if let Fast::Done(r) = self.fast_settle(permit, outcome, tally) {
+        if let Fast::Done(r) = self.fast_settle(lf, permit, outcome, tally) {
             *slot = None;
             return Ok(r);
         }
@@ -531,7 +424,10 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
     pub fn try_acquire_via<B: Deref<Target = Self>>(
         breaker: B,
     ) -> Result<SharedPermit<B>, Rejected> {
-        let fast = breaker.fast_acquire(&breaker.tally.local());
+        let fast = match breaker.fast.lock_free() {
+            Some(lf) => breaker.fast_acquire(lf, &lf.tally.local()),
+            None => Fast::Slow,
+        };
         match fast {
             Fast::Done(result) => result.map(|p| SharedPermit::new(breaker, p)),
             Fast::Slow => Self::acquire_locked(breaker),
@@ -554,7 +450,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
                 Err(rejected)
             }
             Err(Busy) => {
-                breaker.tally.add(Count::Rejected);
+                breaker.fast.count_busy_rejection();
                 Err(Rejected::new(RejectReason::Busy, None))
             }
         }
@@ -580,9 +476,12 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         f: impl FnOnce() -> Result<T, E>,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
+        let Some(lf) = self.fast.lock_free() else {
+            return self.call_locked(f, classify);
+        };
         // A synchronous call stays on its thread: one place to count in.
-        let tally = self.tally.local();
-        let permit = match self.fast_acquire(&tally) {
+        let tally = lf.tally.local();
+        let permit = match self.fast_acquire(lf, &tally) {
             Fast::Done(Ok(permit)) => permit,
             Fast::Done(Err(rejected)) => return Err(CallError::Rejected(rejected)),
             Fast::Slow => return self.call_locked(f, classify),
@@ -591,7 +490,7 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         let mut guard = SharedPermit::new(self, permit);
         let result = f();
         let outcome = classify(&result);
-        let _ = self.settle(guard.slot(), Some(outcome), &tally);
+        let _ = self.settle_with(lf, guard.slot(), Some(outcome), &tally);
         if guard.slot().is_none() {
             // Given back: nothing left for the guard to do.
             core::mem::forget(guard);
@@ -611,83 +510,6 @@ impl<W: Window, C: Clock, O: Observer, L: LockKind> SharedBreaker<W, C, O, L> {
         let result = f();
         let _ = permit.record(classify(&result));
         result.map_err(CallError::Inner)
-    }
-
-    // ----- reads -----------------------------------------------------------
-
-    /// The last published machine and window totals: lock-free, falling
-    /// back to the lock only if writes kept overlapping the read.
-    fn view(&self) -> (Machine, Totals) {
-        if L::LOCK_FREE {
-            if let Some(view) = self.gate.read() {
-                return view;
-            }
-        }
-        let locked = L::with(&self.inner, |b| {
-            let m = *b.machine();
-            (m, b.window_totals(m.latest))
-        });
-        match locked {
-            Some(view) => view,
-            // Re-entered, which no provided lock kind allows: the last
-            // published view, as it reads.
-            None if L::LOCK_FREE => self.gate.read_any(),
-            None => (Machine::new(&self.config), Totals::EMPTY),
-        }
-    }
-
-    /// The current time for reads, never before the latest time seen.
-    fn peek_now(&self, m: &Machine) -> Instant {
-        self.clock.now().max(m.latest).max(self.gate.latest())
-    }
-
-    /// [`Breaker::state`], without the lock.
-    pub fn state(&self) -> State {
-        if let Some(w) = self.gate.word().filter(|_| L::LOCK_FREE) {
-            match w.state() {
-                State::Open => {}
-                State::HalfOpen => {}
-                s => return s,
-            }
-        }
-        let (m, _) = self.view();
-        m.state_at(&self.config, self.peek_now(&m))
-    }
-
-    /// [`Breaker::metrics`], without the lock for a count window. Counts
-    /// are exact once calls stop, and never go backwards while they run. A
-    /// time window's totals change as time passes, so with one the lock is
-    /// taken for as long as it takes to read them.
-    pub fn metrics(&self) -> Metrics {
-        let (m, window) = if W::NEEDS_CLOCK || !L::LOCK_FREE {
-            let now = self.clock.now().max(self.gate.latest());
-            L::with(&self.inner, |b| {
-                let m = *b.machine();
-                (m, b.window_totals(now.max(m.latest)))
-            })
-            .unwrap_or_else(|| self.view())
-        } else {
-            self.view()
-        };
-        let extra = self.tally.read();
-        let now = self.peek_now(&m);
-        m.metrics_at(&self.config, self.min_calls, window, extra, now)
-    }
-
-    /// [`Breaker::retry_after`], without the lock.
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after_micros().map(Duration::from_micros)
-    }
-
-    /// [`Breaker::retry_after_micros`], without the lock.
-    pub fn retry_after_micros(&self) -> Option<u64> {
-        let (m, _) = self.view();
-        m.retry_after_at(&self.config, self.peek_now(&m))
-    }
-
-    /// [`Breaker::generation`], without the lock.
-    pub fn generation(&self) -> u64 {
-        self.view().0.generation
     }
 
     // ----- by hand ---------------------------------------------------------

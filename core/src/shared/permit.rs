@@ -4,7 +4,7 @@
 use core::ops::Deref;
 
 use super::{Busy, LockKind, SharedBreaker};
-use crate::observe::Observer;
+use crate::observe::Sink;
 use crate::window::Window;
 use crate::{Clock, Outcome, Permit, Recorded};
 
@@ -97,7 +97,7 @@ where
     B: Deref<Target = SharedBreaker<W, C, O, L>>,
     W: Window,
     C: Clock,
-    O: Observer,
+    O: Sink,
     L: LockKind,
 {
     #[inline]
@@ -107,6 +107,6 @@ where
         outcome: Option<Outcome>,
     ) -> Result<Recorded, Busy> {
         let breaker: &SharedBreaker<W, C, O, L> = self;
-        breaker.settle(slot, outcome, &breaker.tally_local())
+        breaker.settle(slot, outcome)
     }
 }

@@ -3,8 +3,66 @@
 
 use core::cell::Cell;
 
-use crate::observe::{Event, Interest, Observer};
+use crate::observe::{Event, Interest, Observer, Sink};
 use crate::State;
+
+/// Where a shared breaker's events wait, inside its lock, for delivery:
+/// an [`EventQueue`] for an observer, nothing (`()`) without one. Chosen by
+/// the observer's [`Sink::Queue`]; not for implementing.
+pub trait Queue: Sink {
+    /// An empty queue, for `const` construction.
+    #[allow(clippy::declare_interior_mutable_const)] // each use is a fresh queue
+    const NEW: Self;
+    /// Sets which events to keep, before each operation.
+    #[doc(hidden)]
+    fn set_interest(&self, interest: Interest);
+    /// If no thread is delivering and events wait: takes them, and the
+    /// caller becomes the one delivering.
+    #[doc(hidden)]
+    fn claim(&self) -> Option<Batch>;
+    /// For the thread delivering: the next batch, or `None` (and delivery
+    /// ends) when nothing waits.
+    #[doc(hidden)]
+    fn next_batch(&self) -> Option<Batch>;
+    /// Delivery ended without finishing (an observer panicked): the next
+    /// operation's thread takes over what waits.
+    #[doc(hidden)]
+    fn abandon(&self);
+}
+
+/// No observer, no queue.
+impl Queue for () {
+    const NEW: Self = ();
+    #[inline]
+    fn set_interest(&self, _: Interest) {}
+    #[inline]
+    fn claim(&self) -> Option<Batch> {
+        None
+    }
+    #[inline]
+    fn next_batch(&self) -> Option<Batch> {
+        None
+    }
+    #[inline]
+    fn abandon(&self) {}
+}
+
+impl Queue for EventQueue {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NEW: Self = EventQueue::new();
+    fn set_interest(&self, interest: Interest) {
+        self.interest.set(interest);
+    }
+    fn claim(&self) -> Option<Batch> {
+        EventQueue::claim(self)
+    }
+    fn next_batch(&self) -> Option<Batch> {
+        EventQueue::next_batch(self)
+    }
+    fn abandon(&self) {
+        self.delivering.set(false);
+    }
+}
 
 /// Room for the events of one operation (a lazy transition, the outcome,
 /// three thresholds, a reset and the state change) with some to spare; more
@@ -13,7 +71,7 @@ pub(crate) const QUEUE: usize = 8;
 
 /// A batch taken out of the queue: its events, then a [`Event::Dropped`] if
 /// any were left out.
-pub(crate) type Batch = heapless::Vec<Event, { QUEUE + 1 }>;
+pub type Batch = heapless::Vec<Event, { QUEUE + 1 }>;
 
 /// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker):
 /// it holds events until the lock is released. Not used directly.
@@ -42,10 +100,6 @@ impl EventQueue {
         }
     }
 
-    pub(crate) fn set_interest(&self, interest: Interest) {
-        self.interest.set(interest);
-    }
-
     /// If no thread is delivering and events wait: takes them, and the
     /// caller becomes the one delivering.
     pub(crate) fn claim(&self) -> Option<Batch> {
@@ -64,12 +118,6 @@ impl EventQueue {
             return None;
         }
         Some(self.take_all())
-    }
-
-    /// Delivery ended without finishing (an observer panicked): the next
-    /// operation's thread takes over what waits.
-    pub(crate) fn abandon(&self) {
-        self.delivering.set(false);
     }
 
     fn is_empty(&self) -> bool {

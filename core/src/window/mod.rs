@@ -107,15 +107,27 @@ impl Totals {
     }
 }
 
+/// `part × 1000 / whole`, rounded down, at most 1000; `None` for no calls.
+///
+/// Found bit by bit (the quotient has ten bits) with multiplications only:
+/// a Cortex-M0 has no divide instruction, and a division would link the
+/// runtime's division helpers into every firmware that reads metrics.
 const fn permille(part: u32, whole: u32) -> Option<u16> {
     if whole == 0 {
         return None;
     }
-    // part <= whole, so the quotient is at most 1000 and fits a u16.
-    // part < 2³², so part × 1000 < 2⁴² cannot overflow; whole > 0 (above).
-    #[allow(clippy::arithmetic_side_effects)]
-    let p = (part as u64 * 1000) / whole as u64;
-    Some(if p > 1000 { 1000 } else { p as u16 })
+    let target = (part as u64).saturating_mul(1000);
+    let mut q: u64 = 0;
+    let mut bit: u64 = 512;
+    while bit > 0 {
+        let candidate = q | bit;
+        // candidate < 1024 and whole < 2³²: the product stays below 2⁴².
+        if candidate.saturating_mul(whole as u64) <= target {
+            q = candidate;
+        }
+        bit >>= 1;
+    }
+    Some(if q > 1000 { 1000 } else { q as u16 })
 }
 
 /// The memory a breaker computes its rates from.
@@ -158,5 +170,27 @@ pub trait Window {
     /// when full of calls that neither failed nor were slow.
     fn absorbs_success(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permille;
+
+    #[test]
+    fn permille_is_the_rounded_down_quotient_without_dividing() {
+        let wholes = [1u32, 2, 3, 7, 10, 999, 1_000, 1_001, 65_537, u32::MAX];
+        for whole in wholes {
+            for part in [0, 1, whole / 3, whole / 2, whole - 1, whole] {
+                let want = (u64::from(part) * 1000 / u64::from(whole)) as u16;
+                assert_eq!(permille(part, whole), Some(want), "{part}/{whole}");
+            }
+        }
+        assert_eq!(permille(0, 0), None);
+        assert_eq!(
+            permille(5, 1),
+            Some(1000),
+            "more failures than calls reads as all"
+        );
     }
 }

@@ -24,8 +24,7 @@ struct LoomLock;
 
 impl LockKind for LoomLock {
     type Lock<T> = Mutex<T>;
-    type Tally = tripline::tally::AtomicTally;
-    const LOCK_FREE: bool = false;
+    type Fast = tripline::shared::Locked;
 
     fn new<T>(value: T) -> Mutex<T> {
         Mutex::new(value)

@@ -16,7 +16,7 @@ use cortex_m_semihosting::hprintln;
 use tripline_core::window::{CountWindow, TimeWindow, Totals, Window};
 use tripline_core::{
     Breaker, CallError, Clock, Config, ConfigBuilder, Event, Instant, MockClock, Observer, Outcome,
-    Permit, Reason, Recorded, RejectReason, Rejected, Rule, SharedBreaker, State,
+    Permit, Reason, Recorded, RejectReason, Rejected, Rule, SharedBreaker, Sink, State,
 };
 use tripline_mcu::{ensure, ensure_eq, failing_handlers, run_all, Check, Fail};
 
@@ -148,7 +148,7 @@ fn counted<const N: usize>(builder: ConfigBuilder, clock: &MockClock) -> Result<
 
 /// One admitted call with `outcome`; fails the check if it was rejected.
 #[track_caller]
-fn call<W: Window, C: Clock, O: Observer>(
+fn call<W: Window, C: Clock, O: Sink>(
     b: &mut Breaker<W, C, O>,
     outcome: Outcome,
 ) -> Result<Recorded> {
@@ -159,18 +159,18 @@ fn call<W: Window, C: Clock, O: Observer>(
 }
 
 #[track_caller]
-fn fail<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Result<Recorded> {
+fn fail<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Result<Recorded> {
     call(b, Outcome::Failure)
 }
 
 #[track_caller]
-fn succeed<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Result<Recorded> {
+fn succeed<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Result<Recorded> {
     call(b, Outcome::Success)
 }
 
 /// The rejection of the next call; fails the check if it was admitted.
 #[track_caller]
-fn rejection<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Result<Rejected> {
+fn rejection<W: Window, C: Clock, O: Sink>(b: &mut Breaker<W, C, O>) -> Result<Rejected> {
     match b.try_acquire() {
         Ok(permit) => {
             b.cancel(permit);
@@ -182,13 +182,13 @@ fn rejection<W: Window, C: Clock, O: Observer>(b: &mut Breaker<W, C, O>) -> Resu
 
 /// The open time just chosen (the breaker must be open).
 #[track_caller]
-fn open_time<W: Window, C: Clock, O: Observer>(b: &Breaker<W, C, O>) -> Result<Duration> {
+fn open_time<W: Window, C: Clock, O: Sink>(b: &Breaker<W, C, O>) -> Result<Duration> {
     ensure_eq(b.state(), State::Open)?;
     b.retry_after().ok_or_else(fail_here)
 }
 
 /// Waits out the open time on `clock`, then fails the probe.
-fn fail_probe<W: Window, O: Observer>(
+fn fail_probe<W: Window, O: Sink>(
     b: &mut Breaker<W, &MockClock, O>,
     clock: &MockClock,
 ) -> Result<()> {

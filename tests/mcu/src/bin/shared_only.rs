@@ -1,6 +1,9 @@
-//! Footprint probe: the `core_only` firmware with the breaker shared
-//! (`SharedBreaker<CountWindow<16>, SysTickClock>` in a `static`, as an
-//! interrupt handler would use it): `call`, `state` and `metrics` in a loop.
+//! Footprint probe, a realistic firmware: one
+//! `SharedBreaker<CountWindow<8>, SysTickClock>` in a `static`, shared by
+//! `main` and an interrupt handler (PendSV), with consecutive failures, a
+//! failure-rate rule and exponential backoff; `main` also reads `state` and
+//! `metrics`. A second static adds an observer (which gives the breaker an
+//! event queue), so the report shows both sizes.
 #![no_std]
 #![no_main]
 
@@ -8,15 +11,17 @@
 mod probe;
 
 use core::hint::black_box;
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
-use cortex_m_rt::entry;
-use tripline_core::{Config, CountWindow, SharedBreaker};
+use cortex_m::peripheral::SCB;
+use cortex_m_rt::{entry, exception};
+use tripline_core::{Config, CountWindow, Event, Observer, SharedBreaker};
 
 const CONFIG: Config = match Config::builder()
     .consecutive_failures(5)
     .failure_rate(500)
-    .minimum_calls(10)
+    .minimum_calls(8)
     .open_duration(Duration::from_secs(1))
     .exponential_backoff(2_000, Duration::from_secs(30))
     .build()
@@ -25,15 +30,46 @@ const CONFIG: Config = match Config::builder()
     Err(_) => panic!("invalid configuration"), // at compile time
 };
 
-static SENSOR: SharedBreaker<CountWindow<16>, probe::SysTickClock> =
+/// Counts state changes, as a firmware's status LED or log would.
+struct Changes(AtomicU32);
+
+impl Observer for Changes {
+    fn on_event(&self, event: &Event) {
+        if let Event::StateChanged { .. } = event {
+            // No read-modify-write on the M0; a lost count costs a probe nothing.
+            self.0.store(
+                self.0.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+static CHANGES: Changes = Changes(AtomicU32::new(0));
+
+/// No observer: the size the RAM budget holds.
+static SENSOR: SharedBreaker<CountWindow<8>, probe::SysTickClock> =
     SharedBreaker::new(CONFIG, CountWindow::new(), probe::SysTickClock);
+
+/// The same breaker, observed.
+static OBSERVED: SharedBreaker<CountWindow<8>, probe::SysTickClock, &Changes> =
+    SharedBreaker::with_observer(CONFIG, CountWindow::new(), probe::SysTickClock, &CHANGES);
+
+#[exception]
+fn PendSV() {
+    let _ = black_box(SENSOR.call(|| if probe::sensor_ok() { Ok(()) } else { Err(()) }));
+    let _ = black_box(OBSERVED.call(|| if probe::sensor_ok() { Ok(()) } else { Err(()) }));
+}
 
 #[entry]
 fn main() -> ! {
     probe::start_clock();
     loop {
         let _ = black_box(SENSOR.call(|| if probe::sensor_ok() { Ok(()) } else { Err(()) }));
+        let _ = black_box(OBSERVED.call(|| if probe::sensor_ok() { Ok(()) } else { Err(()) }));
+        SCB::set_pendsv();
         let _ = black_box(SENSOR.state());
         let _ = black_box(SENSOR.metrics());
+        let _ = black_box(OBSERVED.metrics());
     }
 }
