@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// A circuit breaker over a [`Window`] `W` and a [`Clock`] `C`, reporting to
-/// an [`Observer`] `O`.
+/// an [`Observer`](crate::Observer) `O` (or `()`, none).
 ///
 /// No lock, no allocation, no float: for one owner (a task, a driver, a
 /// `RefCell`). Share it between contexts with

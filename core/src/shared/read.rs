@@ -70,7 +70,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         }
     }
 
-    /// [`Breaker::state`], without the lock.
+    /// [`Breaker::state`](crate::Breaker::state), without the lock.
     pub fn state(&self) -> State {
         if let Some(w) = self.fast.lock_free().and_then(|lf| lf.gate.word()) {
             match w.state() {
@@ -82,7 +82,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         s.m.state_at(&s.config, s.now)
     }
 
-    /// [`Breaker::metrics`], without the lock for a count window. Counts
+    /// [`Breaker::metrics`](crate::Breaker::metrics), without the lock for a count window. Counts
     /// are exact once calls stop, and never go backwards while they run. A
     /// time window's totals change as time passes, so with one the lock is
     /// taken for as long as it takes to read them.
@@ -93,18 +93,18 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         s.m.metrics_at(&s.config, min_calls, s.window, extra, s.now)
     }
 
-    /// [`Breaker::retry_after`], without the lock.
+    /// [`Breaker::retry_after`](crate::Breaker::retry_after), without the lock.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after_micros().map(Duration::from_micros)
     }
 
-    /// [`Breaker::retry_after_micros`], without the lock.
+    /// [`Breaker::retry_after_micros`](crate::Breaker::retry_after_micros), without the lock.
     pub fn retry_after_micros(&self) -> Option<u64> {
         let s = self.snapshot(false);
         s.m.retry_after_at(&s.config, s.now)
     }
 
-    /// [`Breaker::generation`], without the lock.
+    /// [`Breaker::generation`](crate::Breaker::generation), without the lock.
     pub fn generation(&self) -> u64 {
         self.snapshot(false).m.generation
     }
