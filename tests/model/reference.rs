@@ -18,7 +18,7 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use tripline::observe::Interest;
-use tripline::shared::SharedBreaker;
+use tripline::shared::{LockKind, Locked, SharedBreaker};
 use tripline::window::{CountWindow, TimeWindow, Totals, Window};
 use tripline::{
     Breaker, CallError, Config, Event, Instant, Metrics, MockClock, Observer, OnCancel, Outcome,
@@ -1059,11 +1059,30 @@ impl<W: Window> Subject for Plain<'_, W> {
     }
 }
 
-/// The shared breaker over a critical section, with guards that cancel on drop.
-pub type Shared<'a, W> = SharedBreaker<W, &'a MockClock, &'a Recorder>;
+/// The shared breaker over a critical section, with guards that cancel on
+/// drop; `L` chooses whether it has lock-free paths.
+pub type Shared<'a, W, L = tripline::shared::CriticalSectionLock> =
+    SharedBreaker<W, &'a MockClock, &'a Recorder, L>;
 
-impl<'a, W: Window> Subject for &'a Shared<'a, W> {
-    type Permit = tripline::SharedPermit<&'a Shared<'a, W>>;
+/// The critical-section lock without lock-free paths, as on a Cortex-M0:
+/// every operation, reads included, takes the lock.
+pub struct LockedCs;
+
+impl LockKind for LockedCs {
+    type Lock<T> = critical_section::Mutex<RefCell<T>>;
+    type Fast = Locked;
+
+    fn new<T>(value: T) -> Self::Lock<T> {
+        critical_section::Mutex::new(RefCell::new(value))
+    }
+
+    fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        critical_section::with(|cs| Some(f(&mut *lock.borrow(cs).try_borrow_mut().ok()?)))
+    }
+}
+
+impl<'a, W: Window, L: LockKind> Subject for &'a Shared<'a, W, L> {
+    type Permit = tripline::SharedPermit<&'a Shared<'a, W, L>>;
     fn acquire(&mut self) -> Result<Self::Permit, Rejected> {
         SharedBreaker::try_acquire_via(*self)
     }
@@ -1409,8 +1428,16 @@ fn check_with<W: Window + Clone>(spec: &Spec, window: W, ops: &[Op]) -> Result<(
     // Watching only the changes: the lock-free paths run wherever they can.
     let clock = MockClock::new();
     let recorder = Recorder(RefCell::default(), Interest::CHANGES);
-    let shared: Shared<'_, W> = SharedBreaker::with_observer(config, window, &clock, &recorder);
+    let shared: Shared<'_, W> =
+        SharedBreaker::with_observer(config, window.clone(), &clock, &recorder);
     check(spec, &clock, &mut &shared, ops)
         .map_err(|e| format!("SharedBreaker, lock-free paths: {e}"))?;
+
+    // No lock-free path at all, as on a chip without 64-bit atomics.
+    let clock = MockClock::new();
+    let recorder = Recorder::default();
+    let shared: Shared<'_, W, LockedCs> =
+        SharedBreaker::with_lock(config, window, &clock, &recorder);
+    check(spec, &clock, &mut &shared, ops).map_err(|e| format!("SharedBreaker, locked: {e}"))?;
     Ok(())
 }
