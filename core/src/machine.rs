@@ -19,14 +19,13 @@ pub(crate) struct Machine {
     /// into the generation of a permit still held.
     pub(crate) generation: u64,
     /// Open from the configuration's initial state: the open time starts
-    /// at the first operation, which reads the clock and sets `open_until`.
+    /// at the first operation, which reads the clock and sets `until`.
     pub(crate) opens_at_first_reading: bool,
     /// When the current state began.
     pub(crate) entered_at: Instant,
-    /// Open: when it may go half-open.
-    pub(crate) open_until: Instant,
-    /// HalfOpen: when the episode times out (`MAX`: never).
-    pub(crate) half_open_deadline: Instant,
+    /// Open: when it may go half-open. HalfOpen: when the episode times out
+    /// (`MAX`: never). Other states: `MAX`.
+    pub(crate) until: Instant,
     /// The un-jittered open time of the current backoff step.
     pub(crate) backoff_step_us: u64,
     pub(crate) open_attempts: u32,
@@ -50,8 +49,7 @@ impl Machine {
             generation: 0,
             opens_at_first_reading: starts_open,
             entered_at: Instant::ZERO,
-            open_until: Instant::ZERO,
-            half_open_deadline: Instant::MAX,
+            until: Instant::MAX,
             backoff_step_us: config.open_us,
             open_attempts: if starts_open { 1 } else { 0 },
             probes_admitted: 0,
@@ -70,7 +68,7 @@ impl Machine {
     /// too (see [`Machine::timeout_until`]).
     pub(crate) fn pending(&self, config: &Config, now: Instant) -> Option<State> {
         match self.state {
-            State::Open if !self.opens_at_first_reading && now >= self.open_until => {
+            State::Open if !self.opens_at_first_reading && now >= self.until => {
                 Some(State::HalfOpen)
             }
             State::HalfOpen if self.half_open_timed_out(now) => {
@@ -90,7 +88,7 @@ impl Machine {
     /// fresh open period.
     #[inline(never)]
     pub(crate) fn timeout_until(&self, config: &Config) -> Instant {
-        self.half_open_deadline
+        self.until
             .saturating_add_micros(self.pending_open_us(config))
     }
 
@@ -98,7 +96,7 @@ impl Machine {
     /// `Instant::MAX` means no limit (none configured, or one that saturated):
     /// a clock reaching `u64::MAX` must not time out an episode without one.
     pub(crate) fn half_open_timed_out(&self, now: Instant) -> bool {
-        self.half_open_deadline != Instant::MAX && now >= self.half_open_deadline
+        self.until != Instant::MAX && now >= self.until
     }
 
     /// Whether every probe slot of the half-open episode is taken.
@@ -113,7 +111,7 @@ impl Machine {
     pub(crate) fn wait_at(&self, config: &Config, now: Instant) -> Option<u64> {
         match self.state {
             State::Open if self.opens_at_first_reading => Some(config.open_us),
-            State::Open => Some(self.open_until.saturating_micros_since(now)),
+            State::Open => Some(self.until.saturating_micros_since(now)),
             State::ForcedOpen => None,
             State::HalfOpen if self.probes_full(config) => None,
             _ => Some(0),
@@ -161,7 +159,7 @@ impl Machine {
         let (state, entered_at, window, streak, probes, open_attempts) = match pending {
             Some(State::HalfOpen) if self.state == State::Open => (
                 State::HalfOpen,
-                self.open_until,
+                self.until,
                 Totals::EMPTY,
                 0,
                 0,
@@ -175,7 +173,7 @@ impl Machine {
                 0,
                 reopened,
             ),
-            Some(to) => (to, self.half_open_deadline, Totals::EMPTY, 0, 0, reopened),
+            Some(to) => (to, self.until, Totals::EMPTY, 0, 0, reopened),
             None if self.opens_at_first_reading => {
                 (self.state, now, window, 0, 0, self.open_attempts)
             }

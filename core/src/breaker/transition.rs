@@ -193,8 +193,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         match to {
             State::HalfOpen => {
                 self.enter(State::HalfOpen, Reason::Manual, now);
-                self.m.half_open_deadline =
-                    now.saturating_add_micros(self.config.half_open_limit_us);
+                self.m.until = now.saturating_add_micros(self.config.half_open_limit_us);
             }
             State::Open => self.open(Reason::Manual, None, now),
             _ => self.enter(to, Reason::Manual, now),
@@ -249,13 +248,13 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
                 let m = &mut self.m;
                 m.opens_at_first_reading = false;
                 m.entered_at = now;
-                m.open_until = now.saturating_add_micros(self.config.open_us);
+                m.until = now.saturating_add_micros(self.config.open_us);
             }
-            State::Open if now >= self.m.open_until => self.half_open_after_open(now),
+            State::Open if now >= self.m.until => self.half_open_after_open(now),
             State::HalfOpen if self.m.half_open_timed_out(now) => {
-                let deadline = self.m.half_open_deadline;
+                let deadline = self.m.until;
                 self.open(Reason::HalfOpenTimeout, None, deadline);
-                if now >= self.m.open_until {
+                if now >= self.m.until {
                     self.half_open_after_open(now);
                 }
             }
@@ -266,9 +265,9 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     /// Open → HalfOpen, as of when the open time ended; the episode's time
     /// limit runs from `now`, when the first operation can use it.
     fn half_open_after_open(&mut self, now: Instant) {
-        let at = self.m.open_until;
+        let at = self.m.until;
         self.enter(State::HalfOpen, Reason::OpenTimeElapsed, at);
-        self.m.half_open_deadline = now.saturating_add_micros(self.config.half_open_limit_us);
+        self.m.until = now.saturating_add_micros(self.config.half_open_limit_us);
     }
 
     /// Opens, for `open_for_us` if given, else for the next backoff step.
@@ -290,8 +289,9 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
             Some(us) => us.max(policy::MIN_OPEN_US),
             None => policy::jittered(&self.config, m.backoff_step_us, policy::nonce(m.generation)),
         };
-        m.open_until = now.saturating_add_micros(open_us);
+        let until = now.saturating_add_micros(open_us);
         self.enter(State::Open, reason, now);
+        self.m.until = until;
     }
 
     /// Enters `to` as a new generation, clearing what the new state starts
@@ -307,7 +307,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         m.probe_successes = 0;
         m.consecutive_failures = 0;
         m.reported = RuleSet::EMPTY;
-        m.half_open_deadline = Instant::MAX;
+        m.until = Instant::MAX;
         match to {
             State::Closed => {
                 m.open_attempts = 0;

@@ -81,7 +81,7 @@ const fn state_bits(state: State) -> u64 {
 }
 
 /// 64-bit values of a published view.
-const WIDE: usize = 17;
+const WIDE: usize = 16;
 /// 32-bit values of a published view.
 const NARROW: usize = 10;
 /// 32-bit words of a published view: the machine, then the window's totals.
@@ -162,7 +162,7 @@ impl Gate {
         self.latest
             .fetch_max(m.latest.as_micros(), Ordering::Relaxed);
         let old = self.word.load(Ordering::Relaxed);
-        let until = m.open_until.as_micros();
+        let until = m.until.as_micros();
         if old != word || self.until.load(Ordering::Relaxed) != until {
             self.word.store(old | WRITING, Ordering::Relaxed);
             fence(Ordering::Release);
@@ -232,8 +232,7 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
     let c = &m.counts;
     let wide = [
         m.entered_at.as_micros(),
-        m.open_until.as_micros(),
-        m.half_open_deadline.as_micros(),
+        m.until.as_micros(),
         m.backoff_step_us,
         m.latest.as_micros(),
         c.permitted,
@@ -298,29 +297,28 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
         state: Word(u64::from(head) & STATE_MASK).state(),
         reported: RuleSet::from_bits((head >> 8) as u8),
         opens_at_first_reading: head & (1 << 16) != 0,
-        generation: wide(16),
+        generation: wide(15),
         open_attempts: narrow(1),
         probes_admitted: narrow(2),
         probe_successes: narrow(3),
         consecutive_failures: narrow(4),
         clock_glitches: narrow(5),
         entered_at: Instant::from_micros(wide(0)),
-        open_until: Instant::from_micros(wide(1)),
-        half_open_deadline: Instant::from_micros(wide(2)),
-        backoff_step_us: wide(3),
-        latest: Instant::from_micros(wide(4)),
+        until: Instant::from_micros(wide(1)),
+        backoff_step_us: wide(2),
+        latest: Instant::from_micros(wide(3)),
         counts: Counts {
-            permitted: wide(5),
-            rejected: wide(6),
-            successes: wide(7),
-            failures: wide(8),
-            slow_successes: wide(9),
-            slow_failures: wide(10),
-            ignored: wide(11),
-            cancelled: wide(12),
-            stale: wide(13),
-            duration_sum_us: wide(14),
-            duration_max_us: wide(15),
+            permitted: wide(4),
+            rejected: wide(5),
+            successes: wide(6),
+            failures: wide(7),
+            slow_successes: wide(8),
+            slow_failures: wide(9),
+            ignored: wide(10),
+            cancelled: wide(11),
+            stale: wide(12),
+            duration_sum_us: wide(13),
+            duration_max_us: wide(14),
         },
     };
     let totals = Totals {
@@ -342,7 +340,7 @@ mod tests {
         m.state = State::HalfOpen;
         m.generation = 0x1_DEAD_BEEF;
         m.clock_glitches = 3;
-        m.half_open_deadline = Instant::MAX;
+        m.until = Instant::MAX;
         m.latest = Instant::from_micros(u64::MAX - 1);
         m.counts.stale = 1 << 40;
         m.counts.duration_max_us = 77;
