@@ -11,11 +11,11 @@ use core::hint::black_box;
 use core::time::Duration;
 
 use cortex_m_rt::entry;
-use tripline_core::{Config, CountWindow, SharedBreaker};
+use tripline_core::{Config, CountWindow, Rate, SharedBreaker};
 
 const CONFIG: Config = match Config::builder()
     .consecutive_failures(5)
-    .failure_rate(500)
+    .failure_rate(Rate::percent(50))
     .minimum_calls(10)
     .open_duration(Duration::from_secs(1))
     .exponential_backoff(2_000, Duration::from_secs(30))
