@@ -26,7 +26,8 @@
 //! assert_eq!(breaker.state(), State::HalfOpen);
 //! ```
 //!
-//! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`),
+//! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`)
+//! with its [`Rate`]s (`rate`),
 //! the trip and backoff arithmetic (`policy`, private), [`Breaker`]
 //! (`breaker`), [`observe`], [`Metrics`] (`metrics`), [`SharedBreaker`]
 //! (`shared`), the async calls and [`TimeoutError`] (`future`), [`Health`]
