@@ -7,7 +7,7 @@ use core::cell::Cell;
 use core::time::Duration;
 
 use tripline::{
-    Breaker, CallError, Clock, Config, CountWindow, Event, MockClock, Observer, Outcome,
+    Breaker, CallError, Clock, Config, CountWindow, Event, MockClock, Observer, Outcome, Rate,
 };
 
 /// Prints every state change, stamped with the mock time.
@@ -33,11 +33,11 @@ fn main() {
     let clock = MockClock::new();
     let config = match Config::builder()
         .consecutive_failures(3)
-        .failure_rate(500)
+        .failure_rate(Rate::percent(50))
         .minimum_calls(10)
         .open_duration(Duration::from_millis(500))
         .exponential_backoff(2_000, Duration::from_secs(4))
-        .jitter(100, 42)
+        .jitter(Rate::percent(10), 42)
         .half_open_permits(2)
         .half_open_successes(2)
         .build()

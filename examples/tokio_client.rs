@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tripline::{CircuitBreaker, Config, DefaultWindow, Event, TimeoutError, TokioClock};
+use tripline::{CircuitBreaker, Config, DefaultWindow, Event, Rate, TimeoutError, TokioClock};
 
 /// Requests 10..25 fail: the first five with an error, the rest by hanging.
 async fn backend(request: u32) -> Result<String, &'static str> {
@@ -26,9 +26,9 @@ async fn backend(request: u32) -> Result<String, &'static str> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::builder()
-        .failure_rate(500) // half of the window failing…
+        .failure_rate(Rate::percent(50)) // half of the window failing…
         .minimum_calls(6) //  …once six calls are in it
-        .slow_call_rate(800, Duration::from_millis(150))
+        .slow_call_rate(Rate::percent(80), Duration::from_millis(150))
         .open_duration(Duration::from_millis(200))
         .exponential_backoff(2_000, Duration::from_secs(1))
         .half_open_permits(2)

@@ -45,12 +45,12 @@ fn poll_ready<F: Future>(fut: F) -> F::Output {
 fn config() -> Config {
     Config::builder()
         .consecutive_failures(2)
-        .failure_rate(500)
-        .slow_call_rate(500, Duration::from_millis(5))
+        .failure_rate(Rate::percent(50))
+        .slow_call_rate(Rate::percent(50), Duration::from_millis(5))
         .minimum_calls(4)
         .open_duration(Duration::from_millis(10))
         .exponential_backoff(2_000, Duration::from_secs(1))
-        .jitter(100, 7)
+        .jitter(Rate::percent(10), 7)
         .half_open_permits(2)
         .half_open_successes(1)
         .half_open_time_limit(Duration::from_secs(5))
@@ -130,7 +130,7 @@ fn shared_ops(clock: &MockClock, tally: &Tally) {
 fn companion_ops(clock: &MockClock) {
     let backoff = Backoff::exponential(Duration::from_millis(1), 1_500)
         .max_delay(Duration::from_secs(1))
-        .jitter(Jitter::Bounded(200))
+        .jitter(Jitter::Bounded(Rate::percent(20)))
         .build()
         .expect("valid backoff");
     let mut delays = backoff.delays(9);

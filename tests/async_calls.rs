@@ -21,7 +21,7 @@ fn tripped(clock: &MockClock, half_open_permits: u32) -> Shared<'_> {
         .consecutive_failures(1)
         .open_duration(Duration::from_secs(1))
         .half_open_permits(half_open_permits)
-        .slow_call_rate(1000, Duration::from_millis(100))
+        .slow_call_rate(Rate::percent(100), Duration::from_millis(100))
         .minimum_calls(1)
         .build()
         .expect("valid configuration");

@@ -134,12 +134,12 @@ fn invalid_backoffs_are_typed_errors() {
     );
     assert_eq!(
         Backoff::fixed(ms(10))
-            .jitter(Jitter::Bounded(1_001))
+            .jitter(Jitter::Bounded(Rate::permille(1_001)))
             .build(),
         Err(BackoffError::JitterOutOfRange)
     );
     assert!(Backoff::fixed(ms(10))
-        .jitter(Jitter::Bounded(1_000))
+        .jitter(Jitter::Bounded(Rate::percent(100)))
         .build()
         .is_ok());
     assert!(Backoff::exponential(ms(1), 1_000).build().is_ok());
@@ -194,7 +194,7 @@ fn bounded_jitter_stays_within_its_band_and_under_the_cap() {
     let b = built(
         Backoff::linear(ms(100), ms(100))
             .max_delay(ms(450))
-            .jitter(Jitter::Bounded(200)),
+            .jitter(Jitter::Bounded(Rate::percent(20))),
     );
     let steps = [100_000u64, 200_000, 300_000, 400_000, 450_000, 450_000];
     let (mut low, mut high) = (u64::MAX, 0u64);

@@ -109,7 +109,9 @@ fn trips_after_consecutive_failures() {
 #[test]
 fn failure_rate_threshold_is_inclusive() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(500).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(4));
     let mut b = counted::<16>(config, &clock);
     fail(&mut b);
     succeed(&mut b);
@@ -122,7 +124,9 @@ fn failure_rate_threshold_is_inclusive() {
 #[test]
 fn failure_rate_just_below_threshold_does_not_trip() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(501).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::permille(501))
+        .minimum_calls(4));
     let mut b = counted::<16>(config, &clock);
     for outcome in [
         Outcome::Failure,
@@ -139,7 +143,9 @@ fn failure_rate_just_below_threshold_does_not_trip() {
 #[test]
 fn failure_rate_is_not_checked_below_minimum_calls() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(500).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(4));
     let mut b = counted::<16>(config, &clock);
     for _ in 0..3 {
         fail(&mut b); // 100 % failures, but only 3 calls
@@ -151,7 +157,9 @@ fn failure_rate_is_not_checked_below_minimum_calls() {
 #[test]
 fn success_that_reaches_minimum_calls_trips_on_failure_rate() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(500).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(4));
     let mut b = counted::<16>(config, &clock).with_observer(Recorder::default());
     for _ in 0..3 {
         fail(&mut b);
@@ -176,7 +184,7 @@ fn success_that_reaches_minimum_calls_trips_on_failure_rate() {
 fn call_lasting_exactly_the_slow_threshold_is_not_slow() {
     let clock = MockClock::new();
     let config = cfg(Config::builder()
-        .slow_call_rate(1, Duration::from_millis(100))
+        .slow_call_rate(Rate::permille(1), Duration::from_millis(100))
         .minimum_calls(1));
     let mut b = counted::<16>(config, &clock);
     for _ in 0..5 {
@@ -201,7 +209,7 @@ fn call_lasting_exactly_the_slow_threshold_is_not_slow() {
 fn trips_by_slow_call_rate() {
     let clock = MockClock::starting_at(Instant::from_secs(1));
     let config = cfg(Config::builder()
-        .slow_call_rate(500, Duration::from_millis(100))
+        .slow_call_rate(Rate::percent(50), Duration::from_millis(100))
         .minimum_calls(4));
     let mut b = counted::<8>(config, &clock).with_observer(Recorder::default());
     let fast = Duration::from_millis(10);
@@ -231,7 +239,9 @@ fn trips_by_slow_call_rate() {
 #[test]
 fn count_window_evicts_old_failures() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(750).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(75))
+        .minimum_calls(4));
     let mut b = counted::<4>(config, &clock);
     fail(&mut b);
     fail(&mut b);
@@ -252,7 +262,9 @@ fn count_window_evicts_old_failures() {
 #[test]
 fn time_window_expires_after_an_idle_gap() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(500).minimum_calls(4));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(4));
     let window = TimeWindow::<10>::new(Duration::from_secs(10)).expect("valid window");
     let mut b = Breaker::new(config, window, &clock);
     for _ in 0..3 {
@@ -496,7 +508,7 @@ fn jittered_open_times(seed: u32) -> Vec<(Duration, Duration)> {
         .consecutive_failures(1)
         .open_duration(Duration::from_secs(10))
         .exponential_backoff(2_000, Duration::from_secs(1_000_000))
-        .jitter(200, seed));
+        .jitter(Rate::percent(20), seed));
     let mut b = counted::<16>(config, &clock);
     fail(&mut b);
     let mut step = Duration::from_secs(10);
@@ -541,7 +553,7 @@ fn open_time_is_never_below_one_millisecond() {
         let config = cfg(Config::builder()
             .consecutive_failures(1)
             .open_duration(Duration::from_millis(1))
-            .jitter(1_000, seed));
+            .jitter(Rate::percent(100), seed));
         let mut b = counted::<16>(config, &clock);
         fail(&mut b);
         for _ in 0..5 {
@@ -600,7 +612,9 @@ fn forced_open_rejects_until_released() {
 #[test]
 fn force_closed_closes_an_open_breaker_with_an_empty_window() {
     let clock = MockClock::new();
-    let config = cfg(Config::builder().failure_rate(500).minimum_calls(2));
+    let config = cfg(Config::builder()
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(2));
     let mut b = counted::<16>(config, &clock);
     fail(&mut b);
     fail(&mut b);
@@ -617,7 +631,7 @@ fn disabled_admits_all_never_trips_and_keeps_window_empty() {
     let clock = MockClock::new();
     let config = cfg(Config::builder()
         .consecutive_failures(1)
-        .failure_rate(1)
+        .failure_rate(Rate::permille(1))
         .minimum_calls(1));
     let mut b = counted::<16>(config, &clock);
     b.disable();
@@ -825,23 +839,26 @@ fn builder_reports_every_config_error() {
             ConfigError::ZeroConsecutiveFailures,
         ),
         (
-            b().failure_rate(0).build(),
-            ConfigError::FailureRateOutOfRange,
+            b().failure_rate(Rate::percent(0)).build(),
+            ConfigError::FailureRateOutOfRange { permille: 0 },
         ),
         (
-            b().failure_rate(1_001).build(),
-            ConfigError::FailureRateOutOfRange,
+            b().failure_rate(Rate::permille(1_001)).build(),
+            ConfigError::FailureRateOutOfRange { permille: 1_001 },
         ),
         (
-            b().slow_call_rate(0, Duration::from_secs(1)).build(),
-            ConfigError::SlowCallRateOutOfRange,
+            b().slow_call_rate(Rate::percent(0), Duration::from_secs(1))
+                .build(),
+            ConfigError::SlowCallRateOutOfRange { permille: 0 },
         ),
         (
-            b().slow_call_rate(1_001, Duration::from_secs(1)).build(),
-            ConfigError::SlowCallRateOutOfRange,
+            b().slow_call_rate(Rate::permille(1_001), Duration::from_secs(1))
+                .build(),
+            ConfigError::SlowCallRateOutOfRange { permille: 1_001 },
         ),
         (
-            b().slow_call_rate(500, Duration::ZERO).build(),
+            b().slow_call_rate(Rate::percent(50), Duration::ZERO)
+                .build(),
             ConfigError::ZeroSlowCallDuration,
         ),
         (
@@ -850,24 +867,27 @@ fn builder_reports_every_config_error() {
         ),
         (
             one().open_duration(Duration::from_micros(999)).build(),
-            ConfigError::OpenDurationTooShort,
+            ConfigError::OpenDurationTooShort { open_us: 999 },
         ),
         (
             one()
                 .exponential_backoff(999, Duration::from_secs(60))
                 .build(),
-            ConfigError::BackoffFactorBelowOne,
+            ConfigError::BackoffFactorOutOfRange { permille: 999 },
         ),
         (
             one()
                 .open_duration(Duration::from_secs(10))
                 .exponential_backoff(2_000, Duration::from_secs(5))
                 .build(),
-            ConfigError::BackoffCapBelowOpenDuration,
+            ConfigError::BackoffCapBelowOpenDuration {
+                cap_us: 5_000_000,
+                open_us: 10_000_000,
+            },
         ),
         (
-            one().jitter(1_001, 0).build(),
-            ConfigError::JitterOutOfRange,
+            one().jitter(Rate::permille(1_001), 0).build(),
+            ConfigError::JitterOutOfRange { permille: 1_001 },
         ),
         (
             one().half_open_permits(0).build(),
@@ -879,7 +899,10 @@ fn builder_reports_every_config_error() {
         ),
         (
             one().half_open_permits(2).half_open_successes(3).build(),
-            ConfigError::HalfOpenSuccessesExceedPermits,
+            ConfigError::HalfOpenSuccessesExceedPermits {
+                successes: 3,
+                permits: 2,
+            },
         ),
         (
             one().half_open_time_limit(Duration::ZERO).build(),
@@ -903,12 +926,12 @@ fn builder_reports_every_config_error() {
         assert!(one().initial_state(state).build().is_ok(), "{state}");
     }
     // The edges that are allowed.
-    assert!(b().failure_rate(1_000).build().is_ok());
+    assert!(b().failure_rate(Rate::percent(100)).build().is_ok());
     assert!(one()
         .open_duration(Duration::from_millis(1))
         .build()
         .is_ok());
-    assert!(one().jitter(1_000, 0).build().is_ok());
+    assert!(one().jitter(Rate::percent(100), 0).build().is_ok());
 }
 
 #[test]
@@ -919,7 +942,10 @@ fn time_window_rejects_bad_spans() {
     );
     assert_eq!(
         TimeWindow::<4>::new(Duration::from_micros(3)).err(),
-        Some(ConfigError::WindowSpanTooShort)
+        Some(ConfigError::WindowSpanTooShort {
+            span_us: 3,
+            buckets: 4
+        })
     );
     assert!(TimeWindow::<4>::new(Duration::from_micros(4)).is_ok());
 }
@@ -1044,7 +1070,7 @@ fn clock_going_backwards_does_not_move_time_back() {
 fn clock_going_backwards_during_a_call_gives_zero_duration() {
     let clock = MockClock::starting_at(Instant::from_secs(10));
     let config = cfg(Config::builder()
-        .slow_call_rate(1, Duration::from_millis(1))
+        .slow_call_rate(Rate::permille(1), Duration::from_millis(1))
         .minimum_calls(1));
     let mut b = counted::<16>(config, &clock);
     let p = b.try_acquire().expect("closed");
@@ -1274,7 +1300,9 @@ fn a_healthy_closed_path_with_a_count_window_reads_no_clock() {
     };
     let reads = || clock.reads.load(Ordering::SeqCst);
     let mut b = Breaker::new(
-        cfg(Config::builder().consecutive_failures(5).failure_rate(500)),
+        cfg(Config::builder()
+            .consecutive_failures(5)
+            .failure_rate(Rate::percent(50))),
         CountWindow::<16>::new(),
         &clock,
     );
@@ -1296,7 +1324,7 @@ fn a_healthy_closed_path_with_a_count_window_reads_no_clock() {
 
     // A slow-call rule needs durations: one read at admission, one at the result.
     let mut timed = Breaker::new(
-        cfg(Config::builder().slow_call_rate(500, Duration::from_secs(1))),
+        cfg(Config::builder().slow_call_rate(Rate::percent(50), Duration::from_secs(1))),
         CountWindow::<16>::new(),
         &clock,
     );
@@ -1340,7 +1368,7 @@ fn metrics_of_a_pending_half_open_show_its_empty_window() {
     let clock = MockClock::new();
     let mut b: Cb = counted(
         cfg(Config::builder()
-            .failure_rate(500)
+            .failure_rate(Rate::percent(50))
             .minimum_calls(2)
             .open_duration(Duration::from_secs(1))),
         &clock,

@@ -289,7 +289,7 @@ fn slow_successes_and_slow_failures_are_counted_apart() {
         build(
             Config::builder()
                 .consecutive_failures(10)
-                .slow_call_rate(1_000, Duration::from_millis(100)),
+                .slow_call_rate(Rate::percent(100), Duration::from_millis(100)),
         ),
         CountWindow::<8>::new(),
         &clock,
@@ -457,7 +457,7 @@ fn a_time_window_still_trips_on_rate_after_one_reading_of_instant_max() {
     clock.advance(SECOND);
     let config = build(
         Config::builder()
-            .failure_rate(500)
+            .failure_rate(Rate::percent(50))
             .minimum_calls(4)
             .track_latency(true),
     );

@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use tripline::{
-    CircuitBreaker, Config, CountWindow, MockClock, Outcome, Recorded, RejectReason, State,
+    CircuitBreaker, Config, CountWindow, MockClock, Outcome, Rate, Recorded, RejectReason, State,
 };
 
 const THREADS: usize = 64;
@@ -90,7 +90,7 @@ fn sixty_four_threads_get_exactly_the_half_open_probes_every_episode() {
 #[test]
 fn sixty_four_threads_of_churn_count_every_call_exactly_once() {
     let config = Config::builder()
-        .failure_rate(400)
+        .failure_rate(Rate::percent(40))
         .minimum_calls(6)
         .consecutive_failures(4)
         .open_duration(Duration::from_millis(1))

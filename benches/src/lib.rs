@@ -19,7 +19,7 @@ use seatbelt::RecoveryInfo;
 use tower::util::ServiceFn;
 use tower_layer::Layer;
 use tower_service::Service;
-use tripline_core::{Breaker, Config, CountWindow, MockClock, SharedBreaker, TimeWindow};
+use tripline_core::{Breaker, Config, CountWindow, MockClock, Rate, SharedBreaker, TimeWindow};
 use tripline_std::{CircuitBreaker, CircuitBreakerLayer, CircuitBreakerService, StdClock};
 
 /// How long every breaker stays open once tripped: long enough that an
@@ -81,7 +81,7 @@ pub fn consecutive_config() -> Config {
 #[must_use]
 pub fn rate_config() -> Config {
     Config::builder()
-        .failure_rate(500)
+        .failure_rate(Rate::percent(50))
         .minimum_calls(RATE_WINDOW as u32)
         .open_duration(OPEN_FOR)
         .build()
@@ -95,7 +95,7 @@ pub fn rate_config() -> Config {
 pub fn failsafe_like_config() -> Config {
     Config::builder()
         .consecutive_failures(CONSECUTIVE)
-        .failure_rate(200)
+        .failure_rate(Rate::percent(20))
         .minimum_calls(5)
         .open_duration(OPEN_FOR)
         .build()

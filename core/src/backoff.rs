@@ -15,6 +15,7 @@ use core::time::Duration;
 
 use crate::clock::duration_to_micros;
 use crate::policy::{mix, mul_shift32};
+use crate::Rate;
 
 /// How a [`Backoff`] spreads its delays, so that many clients that failed
 /// together do not retry together.
@@ -22,10 +23,10 @@ use crate::policy::{mix, mul_shift32};
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
 /// use core::time::Duration;
-/// use tripline::{Backoff, Jitter};
+/// use tripline::{Backoff, Jitter, Rate};
 ///
 /// let backoff = Backoff::fixed(Duration::from_millis(100))
-///     .jitter(Jitter::Bounded(200)) // 80 ms ..= 120 ms
+///     .jitter(Jitter::Bounded(Rate::percent(20))) // 80 ms ..= 120 ms
 ///     .build()
 ///     .unwrap();
 /// for d in backoff.delays(7).take(100) {
@@ -43,9 +44,9 @@ pub enum Jitter {
     /// "Full jitter" (the AWS Architecture Blog's name for it): uniform in
     /// `0 ..= step`. Spreads retries the most; the average wait halves.
     Full,
-    /// Uniform in `step ± step × permille / 1000` (at most 1000: ±100 %),
-    /// then capped by the maximum delay.
-    Bounded(u16),
+    /// Uniform in `step ± step × rate` (at most 100 %), then capped by the
+    /// maximum delay.
+    Bounded(Rate),
 }
 
 /// A [`Backoff`] that makes no sense, reported by
@@ -65,14 +66,14 @@ pub enum Jitter {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum BackoffError {
-    /// An exponential factor below 1000 permille (1.0×: delays would
-    /// shrink) or above 1,000,000 permille (1000×).
+    /// An exponential factor below [`Backoff::MIN_FACTOR_PERMILLE`] (1×:
+    /// delays would shrink) or above [`Backoff::MAX_FACTOR_PERMILLE`] (1000×).
     FactorOutOfRange,
     /// An exponential backoff starting at zero: every delay would be zero.
     ZeroExponentialStart,
     /// A maximum delay below the first delay.
     MaxBelowInitial,
-    /// [`Jitter::Bounded`] above 1000 permille (±100 %).
+    /// [`Jitter::Bounded`] above 100 %.
     JitterOutOfRange,
     /// A retry policy of zero attempts: not even the first call would run.
     ZeroAttempts,
@@ -96,9 +97,7 @@ impl BackoffError {
                 "an exponential backoff must start above zero, or every delay is zero"
             }
             BackoffError::MaxBelowInitial => "the maximum delay must be at least the first delay",
-            BackoffError::JitterOutOfRange => {
-                "bounded jitter is in permille and must be in 0..=1000"
-            }
+            BackoffError::JitterOutOfRange => "bounded jitter must be at most 100 %",
             BackoffError::ZeroAttempts => "a retry policy needs at least 1 attempt",
         }
     }
@@ -133,8 +132,13 @@ enum Growth {
 
 /// Fraction bits of the exponential multiplier.
 const FACTOR_SHIFT: u32 = 48;
-/// The largest exponential factor: 1000×.
-const MAX_FACTOR_PERMILLE: u32 = 1_000_000;
+/// Whether an exponential factor is in [`Backoff::MIN_FACTOR_PERMILLE`]`..=`[`Backoff::MAX_FACTOR_PERMILLE`]:
+/// the one range of [`Backoff::exponential`] and of the breaker's
+/// [`exponential_backoff`](crate::ConfigBuilder::exponential_backoff).
+pub(crate) const fn factor_in_range(factor_permille: u32) -> bool {
+    factor_permille >= Backoff::MIN_FACTOR_PERMILLE
+        && factor_permille <= Backoff::MAX_FACTOR_PERMILLE
+}
 
 /// The waits between retries: fixed, linear or exponential, capped, jittered.
 ///
@@ -187,6 +191,32 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// The smallest exponential factor, in permille: 1× (delays never shrink).
+    /// The same bound holds for the breaker's
+    /// [`exponential_backoff`](crate::ConfigBuilder::exponential_backoff).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use core::time::Duration;
+    /// use tripline::Backoff;
+    /// let b = Backoff::exponential(Duration::from_millis(1), Backoff::MIN_FACTOR_PERMILLE).build();
+    /// assert!(b.is_ok());
+    /// ```
+    pub const MIN_FACTOR_PERMILLE: u32 = 1_000;
+
+    /// The largest exponential factor, in permille: 1000×. The same bound
+    /// holds for the breaker's
+    /// [`exponential_backoff`](crate::ConfigBuilder::exponential_backoff).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use core::time::Duration;
+    /// use tripline::{Backoff, BackoffError};
+    /// let b = Backoff::exponential(Duration::from_millis(1), Backoff::MAX_FACTOR_PERMILLE + 1).build();
+    /// assert_eq!(b, Err(BackoffError::FactorOutOfRange));
+    /// ```
+    pub const MAX_FACTOR_PERMILLE: u32 = 1_000_000;
+
     /// No wait at all: every delay is zero.
     ///
     /// ```
@@ -415,9 +445,9 @@ impl BackoffBuilder {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use core::time::Duration;
-    /// use tripline::{Backoff, BackoffError, Jitter};
+    /// use tripline::{Backoff, BackoffError, Jitter, Rate};
     ///
-    /// let bad = Backoff::fixed(Duration::from_secs(1)).jitter(Jitter::Bounded(1_001)).build();
+    /// let bad = Backoff::fixed(Duration::from_secs(1)).jitter(Jitter::Bounded(Rate::permille(1_001))).build();
     /// assert_eq!(bad, Err(BackoffError::JitterOutOfRange));
     /// ```
     pub const fn jitter(mut self, jitter: Jitter) -> Self {
@@ -430,7 +460,7 @@ impl BackoffBuilder {
     /// # Errors
     /// The first [`BackoffError`] found: a factor out of range, an
     /// exponential backoff from zero, a cap below the first delay, a bounded
-    /// jitter above 1000 permille.
+    /// jitter above 100 %.
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
@@ -446,7 +476,7 @@ impl BackoffBuilder {
             factor_permille, ..
         } = b.growth
         {
-            if factor_permille < 1_000 || factor_permille > MAX_FACTOR_PERMILLE {
+            if !factor_in_range(factor_permille) {
                 return Err(BackoffError::FactorOutOfRange);
             }
             if b.initial_us == 0 {
@@ -457,7 +487,7 @@ impl BackoffBuilder {
             // down to one less. One division, here, never while iterating.
             let whole = (factor_permille / 1_000) as u64;
             let frac = (factor_permille % 1_000) as u64;
-            // factor <= MAX_FACTOR_PERMILLE (checked above): whole < 2¹⁰ and
+            // factor <= Backoff::MAX_FACTOR_PERMILLE (checked above): whole < 2¹⁰ and
             // frac < 2¹⁰, so both shifted values and their sum stay below 2⁵⁹.
             #[allow(clippy::arithmetic_side_effects)]
             let q48 = (whole << FACTOR_SHIFT) + (frac << FACTOR_SHIFT).div_ceil(1_000);
@@ -469,7 +499,8 @@ impl BackoffBuilder {
         if b.max_us < b.initial_us {
             return Err(BackoffError::MaxBelowInitial);
         }
-        if let Jitter::Bounded(permille) = b.jitter {
+        if let Jitter::Bounded(rate) = b.jitter {
+            let permille = rate.as_permille();
             if permille > 1_000 {
                 return Err(BackoffError::JitterOutOfRange);
             }
@@ -577,12 +608,12 @@ mod tests {
 
     #[test]
     fn huge_steps_saturate_instead_of_overflowing() {
-        let b = Backoff::exponential(Duration::MAX, MAX_FACTOR_PERMILLE)
+        let b = Backoff::exponential(Duration::MAX, Backoff::MAX_FACTOR_PERMILLE)
             .build()
             .unwrap();
         assert_eq!(b.grow(u64::MAX), u64::MAX);
         let b = Backoff::fixed(Duration::MAX)
-            .jitter(Jitter::Bounded(1_000))
+            .jitter(Jitter::Bounded(Rate::percent(100)))
             .build()
             .unwrap();
         let mut d = b.delays(3);

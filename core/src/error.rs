@@ -4,19 +4,23 @@
 //! [`TimeoutError`](crate::TimeoutError), [`RetryError`](crate::RetryError))
 //! continue its error chain.
 
+use crate::rate::write_percent;
 use crate::State;
 
 /// A configuration mistake, reported when the configuration is built.
 ///
-/// One variant per mistake, each with a message saying how to fix it.
+/// One variant per mistake, each carrying the offending value (a variant
+/// named `Zero…` stands for a zero). [`Display`](core::fmt::Display) shows
+/// the value and how to fix it; [`as_str`](ConfigError::as_str) is a short
+/// static message, for `const` contexts that cannot format.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
-/// use tripline::{Config, ConfigError};
+/// use tripline::{Config, ConfigError, Rate};
 ///
-/// let err = Config::builder().failure_rate(1_500).build().unwrap_err();
-/// assert_eq!(err, ConfigError::FailureRateOutOfRange);
-/// assert!(err.as_str().contains("1..=1000"));
+/// let err = Config::builder().failure_rate(Rate::percent(150)).build().unwrap_err();
+/// assert_eq!(err, ConfigError::FailureRateOutOfRange { permille: 1_500 });
+/// assert_eq!(err.to_string(), "failure rate 150 % is out of range 0 % < rate <= 100 %");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -26,67 +30,172 @@ pub enum ConfigError {
     NoTripRule,
     /// `consecutive_failures(0)`.
     ZeroConsecutiveFailures,
-    /// A failure-rate threshold of 0 or above 1000 permille.
-    FailureRateOutOfRange,
-    /// A slow-call-rate threshold of 0 or above 1000 permille.
-    SlowCallRateOutOfRange,
+    /// A failure-rate threshold of 0 % or above 100 %.
+    FailureRateOutOfRange {
+        /// The rate given, in permille.
+        permille: u16,
+    },
+    /// A slow-call-rate threshold of 0 % or above 100 %.
+    SlowCallRateOutOfRange {
+        /// The rate given, in permille.
+        permille: u16,
+    },
     /// A zero slow-call duration.
     ZeroSlowCallDuration,
     /// `minimum_calls(0)`.
     ZeroMinimumCalls,
     /// An open duration below 1 ms.
-    OpenDurationTooShort,
-    /// A backoff factor below 1000 permille (1.0×).
-    BackoffFactorBelowOne,
-    /// A backoff cap below the base open duration.
-    BackoffCapBelowOpenDuration,
-    /// A jitter above 1000 permille (±100 %).
-    JitterOutOfRange,
+    OpenDurationTooShort {
+        /// The open duration given, in microseconds.
+        open_us: u64,
+    },
+    /// A backoff factor outside
+    /// [`Backoff::MIN_FACTOR_PERMILLE`](crate::Backoff::MIN_FACTOR_PERMILLE)`..=`[`Backoff::MAX_FACTOR_PERMILLE`](crate::Backoff::MAX_FACTOR_PERMILLE)
+    /// (1× to 1000×).
+    BackoffFactorOutOfRange {
+        /// The factor given, in permille.
+        permille: u32,
+    },
+    /// A backoff cap below the open duration.
+    BackoffCapBelowOpenDuration {
+        /// The cap given to `exponential_backoff`, in microseconds.
+        cap_us: u64,
+        /// The open duration, in microseconds.
+        open_us: u64,
+    },
+    /// A jitter above 100 %.
+    JitterOutOfRange {
+        /// The jitter given, in permille.
+        permille: u16,
+    },
     /// `half_open_permits(0)`.
     ZeroHalfOpenPermits,
     /// `half_open_successes(0)`.
     ZeroHalfOpenSuccesses,
     /// More half-open successes required than probes admitted.
-    HalfOpenSuccessesExceedPermits,
+    HalfOpenSuccessesExceedPermits {
+        /// The successes required.
+        successes: u32,
+        /// The probes admitted.
+        permits: u32,
+    },
     /// A zero half-open time limit.
     ZeroHalfOpenTimeLimit,
-    /// An initial state of `Open` or `HalfOpen`.
+    /// A `max_retry_after` below 1 ms.
+    MaxRetryAfterTooShort {
+        /// The cap given, in microseconds.
+        max_us: u64,
+    },
+    /// An initial state of `HalfOpen`.
     InvalidInitialState,
     /// A zero time-window span.
     ZeroWindowSpan,
     /// A time-window span shorter than one microsecond per bucket.
-    WindowSpanTooShort,
+    WindowSpanTooShort {
+        /// The span given, in microseconds.
+        span_us: u64,
+        /// The window's number of buckets.
+        buckets: usize,
+    },
 }
 
 impl ConfigError {
-    /// What is wrong and how to fix it.
+    /// What is wrong and how to fix it, as a short static message without
+    /// the value (for `panic!` in a `const` item, which cannot format);
+    /// [`Display`](core::fmt::Display) adds the value.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::ConfigError;
+    /// let err = ConfigError::FailureRateOutOfRange { permille: 0 };
+    /// assert_eq!(err.as_str(), "the failure rate must be above 0 % and at most 100 %");
+    /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             ConfigError::NoTripRule => "no trip rule: set consecutive_failures, failure_rate or slow_call_rate",
             ConfigError::ZeroConsecutiveFailures => "consecutive_failures must be at least 1",
-            ConfigError::FailureRateOutOfRange => "failure_rate is in permille and must be in 1..=1000",
-            ConfigError::SlowCallRateOutOfRange => "slow_call_rate is in permille and must be in 1..=1000",
+            ConfigError::FailureRateOutOfRange { .. } => "the failure rate must be above 0 % and at most 100 %",
+            ConfigError::SlowCallRateOutOfRange { .. } => "the slow-call rate must be above 0 % and at most 100 %",
             ConfigError::ZeroSlowCallDuration => "the slow-call duration must be above zero",
             ConfigError::ZeroMinimumCalls => "minimum_calls must be at least 1",
-            ConfigError::OpenDurationTooShort => "the open duration must be at least 1 ms",
-            ConfigError::BackoffFactorBelowOne => "the backoff factor is in permille and must be at least 1000 (1.0x)",
-            ConfigError::BackoffCapBelowOpenDuration => "the backoff cap must be at least the open duration",
-            ConfigError::JitterOutOfRange => "jitter is in permille and must be in 0..=1000",
+            ConfigError::OpenDurationTooShort { .. } => "the open duration must be at least 1 ms",
+            ConfigError::BackoffFactorOutOfRange { .. } => "the backoff factor is in permille and must be in 1000..=1000000 (1x to 1000x)",
+            ConfigError::BackoffCapBelowOpenDuration { .. } => "the backoff cap must be at least the open duration",
+            ConfigError::JitterOutOfRange { .. } => "the jitter must be at most 100 %",
             ConfigError::ZeroHalfOpenPermits => "half_open_permits must be at least 1",
             ConfigError::ZeroHalfOpenSuccesses => "half_open_successes must be at least 1",
-            ConfigError::HalfOpenSuccessesExceedPermits => "half_open_successes must not exceed half_open_permits, or half-open could never close",
+            ConfigError::HalfOpenSuccessesExceedPermits { .. } => "half_open_successes must not exceed half_open_permits, or half-open could never close",
             ConfigError::ZeroHalfOpenTimeLimit => "the half-open time limit must be above zero",
-            ConfigError::InvalidInitialState => "the initial state must be Closed, ForcedOpen, Disabled or MetricsOnly",
+            ConfigError::MaxRetryAfterTooShort { .. } => "max_retry_after must be at least 1 ms",
+            ConfigError::InvalidInitialState => "the initial state must not be HalfOpen (use Open to start open)",
             ConfigError::ZeroWindowSpan => "the time window's span must be above zero",
-            ConfigError::WindowSpanTooShort => "the time window's span must be at least 1 microsecond per bucket",
+            ConfigError::WindowSpanTooShort { .. } => "the time window's span must be at least 1 microsecond per bucket",
         }
     }
 }
 
 impl core::fmt::Display for ConfigError {
+    /// The mistake with its value, and the fix. Formats durations and
+    /// rates (divisions): only an image that prints the error carries them.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
+        use core::time::Duration;
+        let us = Duration::from_micros;
+        match *self {
+            ConfigError::FailureRateOutOfRange { permille } => {
+                f.write_str("failure rate ")?;
+                write_percent(f, permille)?;
+                f.write_str(" is out of range 0 % < rate <= 100 %")
+            }
+            ConfigError::SlowCallRateOutOfRange { permille } => {
+                f.write_str("slow-call rate ")?;
+                write_percent(f, permille)?;
+                f.write_str(" is out of range 0 % < rate <= 100 %")
+            }
+            ConfigError::OpenDurationTooShort { open_us } => write!(
+                f,
+                "open duration {:?} is below the shortest, 1ms",
+                us(open_us)
+            ),
+            ConfigError::BackoffFactorOutOfRange { permille } => write!(
+                f,
+                "backoff factor {permille} permille is out of range 1000..=1000000 permille (1x to 1000x)"
+            ),
+            ConfigError::BackoffCapBelowOpenDuration { cap_us, open_us } => write!(
+                f,
+                "backoff cap {:?} is below the open duration {:?}: raise the cap or shorten the open duration",
+                us(cap_us),
+                us(open_us)
+            ),
+            ConfigError::JitterOutOfRange { permille } => {
+                f.write_str("jitter ")?;
+                write_percent(f, permille)?;
+                f.write_str(" is out of range 0 % <= jitter <= 100 %")
+            }
+            ConfigError::HalfOpenSuccessesExceedPermits { successes, permits } => write!(
+                f,
+                "half_open_successes {successes} exceeds half_open_permits {permits}: half-open could never close"
+            ),
+            ConfigError::MaxRetryAfterTooShort { max_us } => write!(
+                f,
+                "max_retry_after {:?} is below the shortest, 1ms",
+                us(max_us)
+            ),
+            ConfigError::WindowSpanTooShort { span_us, buckets } => write!(
+                f,
+                "time window span {:?} is shorter than 1µs for each of its {buckets} buckets",
+                us(span_us)
+            ),
+            ConfigError::NoTripRule
+            | ConfigError::ZeroConsecutiveFailures
+            | ConfigError::ZeroSlowCallDuration
+            | ConfigError::ZeroMinimumCalls
+            | ConfigError::ZeroHalfOpenPermits
+            | ConfigError::ZeroHalfOpenSuccesses
+            | ConfigError::ZeroHalfOpenTimeLimit
+            | ConfigError::InvalidInitialState
+            | ConfigError::ZeroWindowSpan => f.write_str(self.as_str()),
+        }
     }
 }
 

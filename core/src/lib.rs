@@ -7,11 +7,11 @@
 //! ```
 //! # mod tripline { pub use tripline_core::*; }
 //! use core::time::Duration;
-//! use tripline::{Breaker, Config, CountWindow, MockClock, State};
+//! use tripline::{Breaker, Config, CountWindow, MockClock, Rate, State};
 //!
 //! let clock = MockClock::new();
 //! let config = Config::builder()
-//!     .failure_rate(500)          // trip at 50 % failures…
+//!     .failure_rate(Rate::percent(50)) // trip at 50 % failures…
 //!     .minimum_calls(4)           // …once 4 calls are in the window
 //!     .open_duration(Duration::from_secs(1))
 //!     .build()
@@ -26,7 +26,8 @@
 //! assert_eq!(breaker.state(), State::HalfOpen);
 //! ```
 //!
-//! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`),
+//! Modules, one concept each: [`clock`], [`window`], [`Config`] (`config`)
+//! with its [`Rate`]s (`rate`),
 //! the trip and backoff arithmetic (`policy`, private), [`Breaker`]
 //! (`breaker`), [`observe`], [`Metrics`] (`metrics`), [`SharedBreaker`]
 //! (`shared`), the async calls and [`TimeoutError`] (`future`), [`Health`]
@@ -35,7 +36,7 @@
 //! (`retry`), [`Bulkhead`] (`bulkhead`), fallbacks on the breakers
 //! (`fallback`), the firmware [`registry`], [`Preset`]s (`presets`).
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // No panic path in the core's code: each `allow` below these names the
 // proof that its operation cannot panic, at the narrowest scope. The
 // link-time check in tests/panic-free proves the same for the whole image.
@@ -70,6 +71,7 @@ pub mod observe;
 mod permit;
 mod policy;
 mod presets;
+mod rate;
 pub mod registry;
 pub mod retry;
 pub mod shared;
@@ -89,6 +91,7 @@ pub use metrics::Metrics;
 pub use observe::{Event, Interest, Observer, Sink};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
 pub use presets::{Preset, Strictness};
+pub use rate::Rate;
 // `registry::Registry` stays under its module: the facade also re-exports
 // tripline-std's `Registry` at its root.
 pub use registry::RegisterError;

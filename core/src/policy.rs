@@ -232,7 +232,7 @@ mod tests {
             .consecutive_failures(1)
             .open_duration(Duration::from_secs(10))
             .exponential_backoff(1_000, Duration::from_secs(20))
-            .jitter(200, 7)
+            .jitter(crate::Rate::percent(20), 7)
             .build()
             .unwrap();
         let (mut lo, mut hi) = (u64::MAX, 0);

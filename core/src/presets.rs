@@ -8,7 +8,7 @@
 
 use core::time::Duration;
 
-use crate::{Config, ConfigBuilder};
+use crate::{Config, ConfigBuilder, Rate};
 
 /// The kind of dependency a breaker guards; each picks trip rules and
 /// timings for how that kind of dependency fails and recovers.
@@ -216,12 +216,12 @@ impl Preset {
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
-    /// use tripline::{Preset, Strictness};
+    /// use tripline::{Preset, Rate, Strictness};
     ///
     /// let device_id = 0x2A;
     /// let config = Preset::Network
     ///     .builder(Strictness::Standard)
-    ///     .jitter(100, device_id) // same spread, this device's own sequence
+    ///     .jitter(Rate::percent(10), device_id) // same spread, this device's own sequence
     ///     .build()
     ///     .unwrap();
     /// assert_eq!(config.minimum_calls(), 20);
@@ -323,13 +323,16 @@ impl Params {
             b = b.consecutive_failures(self.consecutive);
         }
         if self.failure_rate > 0 {
-            b = b.failure_rate(self.failure_rate);
+            b = b.failure_rate(Rate::permille(self.failure_rate));
         }
         if self.slow_rate > 0 {
-            b = b.slow_call_rate(self.slow_rate, Duration::from_micros(self.slow_us));
+            b = b.slow_call_rate(
+                Rate::permille(self.slow_rate),
+                Duration::from_micros(self.slow_us),
+            );
         }
         if self.jitter_permille > 0 {
-            b = b.jitter(self.jitter_permille, PRESET_SEED);
+            b = b.jitter(Rate::permille(self.jitter_permille), PRESET_SEED);
         }
         if self.half_open_limit_us > 0 {
             b = b.half_open_time_limit(Duration::from_micros(self.half_open_limit_us));

@@ -44,7 +44,7 @@
 //! microseconds with embassy-time's own arithmetic; at the default
 //! 1 MHz tick that is a copy.
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // No panic path in this crate's code, as in the core.
 #![cfg_attr(
     not(test),

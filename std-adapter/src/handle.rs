@@ -75,11 +75,11 @@ impl CircuitBreaker {
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
     /// use std::time::Duration;
-    /// use tripline::{Config, TimeWindow};
+    /// use tripline::{Config, Rate, TimeWindow};
     /// use tripline::{CircuitBreaker, StdClock};
     ///
     /// let breaker = CircuitBreaker::builder("search")
-    ///     .config(Config::builder().failure_rate(500).minimum_calls(20).build()?)
+    ///     .config(Config::builder().failure_rate(Rate::percent(50)).minimum_calls(20).build()?)
     ///     .window(TimeWindow::<10>::new(Duration::from_secs(60))?)
     ///     .clock(StdClock::new())
     ///     .on_event(|e| eprintln!("search: {e:?}"))

@@ -57,7 +57,7 @@
 //! assert_eq!(quote.ok(), Some(42));
 //! # }
 //! ```
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "tokio")]
 mod bulkhead;

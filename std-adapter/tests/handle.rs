@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tripline_core::{
-    CallError, Config, CountWindow, Event, MockClock, Outcome, Reason, Rule, State,
+    CallError, Config, CountWindow, Event, MockClock, Outcome, Rate, Reason, Rule, State,
 };
 use tripline_std::{CircuitBreaker, Registry};
 
@@ -261,7 +261,7 @@ fn many_threads_never_get_more_half_open_probes_than_configured() {
 fn many_threads_count_every_call_exactly_once_while_the_breaker_trips_and_recovers() {
     let clock = clock();
     let config = Config::builder()
-        .failure_rate(500)
+        .failure_rate(Rate::percent(50))
         .minimum_calls(8)
         .open_duration(Duration::from_millis(1))
         .half_open_permits(2)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use tripline_core::{Config, CountWindow, MockClock, Outcome, State};
+use tripline_core::{Config, CountWindow, MockClock, Outcome, Rate, State};
 use tripline_std::{BreakerMetrics, CircuitBreaker, Registry};
 
 type Mocked = CircuitBreaker<CountWindow<16>, &'static MockClock>;
@@ -19,7 +19,7 @@ fn clock() -> &'static MockClock {
 fn config() -> Config {
     Config::builder()
         .consecutive_failures(2)
-        .slow_call_rate(1000, Duration::from_secs(1))
+        .slow_call_rate(Rate::percent(100), Duration::from_secs(1))
         .minimum_calls(200)
         .open_duration(Duration::from_secs(10))
         .half_open_permits(1)

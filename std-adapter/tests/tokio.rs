@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::advance;
-use tripline_core::{CallError, Config, Event, RejectReason, State, TimeoutError};
+use tripline_core::{CallError, Config, Event, Rate, RejectReason, State, TimeoutError};
 use tripline_std::{CircuitBreaker, DefaultWindow, TokioClock};
 
 type Tokio = CircuitBreaker<DefaultWindow, TokioClock>;
@@ -85,7 +85,7 @@ async fn an_aborted_probe_task_gives_its_half_open_slot_back() {
 #[tokio::test(start_paused = true)]
 async fn a_timeout_is_a_failure_lasting_the_timeout_and_counts_as_slow() {
     let config = Config::builder()
-        .slow_call_rate(1000, Duration::from_millis(500))
+        .slow_call_rate(Rate::percent(100), Duration::from_millis(500))
         .minimum_calls(1)
         .open_duration(Duration::from_secs(1))
         .build()
@@ -171,7 +171,7 @@ async fn many_tasks_count_every_call_exactly_once() {
     let b = CircuitBreaker::new(
         "fleet",
         Config::builder()
-            .failure_rate(500)
+            .failure_rate(Rate::percent(50))
             .minimum_calls(10)
             .open_duration(Duration::from_millis(1))
             .build()

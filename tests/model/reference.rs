@@ -22,7 +22,7 @@ use tripline::shared::{LockKind, Locked, SharedBreaker};
 use tripline::window::{CountWindow, TimeWindow, Totals, Window};
 use tripline::{
     Breaker, CallError, Config, Event, Instant, Metrics, MockClock, Observer, OnCancel, Outcome,
-    Reason, Recorded, RejectReason, Rejected, Rule, State, TransitionError,
+    Rate, Reason, Recorded, RejectReason, Rejected, Rule, State, TransitionError,
 };
 
 const MIN_OPEN_US: u64 = 1_000;
@@ -71,16 +71,16 @@ impl Spec {
             b = b.consecutive_failures(n);
         }
         if let Some(p) = self.failure_rate {
-            b = b.failure_rate(p);
+            b = b.failure_rate(Rate::permille(p));
         }
         if let Some((p, us)) = self.slow_rate {
-            b = b.slow_call_rate(p, Duration::from_micros(us));
+            b = b.slow_call_rate(Rate::permille(p), Duration::from_micros(us));
         }
         if let Some((f, max)) = self.backoff {
             b = b.exponential_backoff(f, Duration::from_micros(max));
         }
         if let Some((p, seed)) = self.jitter {
-            b = b.jitter(p, seed);
+            b = b.jitter(Rate::permille(p), seed);
         }
         if let Some(us) = self.half_open_limit_us {
             b = b.half_open_time_limit(Duration::from_micros(us));

@@ -74,7 +74,10 @@ impl<const B: usize> TimeWindow<B> {
         #[allow(clippy::arithmetic_side_effects)]
         let bucket_us = span_us / B as u64;
         if bucket_us == 0 {
-            return Err(ConfigError::WindowSpanTooShort);
+            return Err(ConfigError::WindowSpanTooShort {
+                span_us,
+                buckets: B,
+            });
         }
         Ok(TimeWindow {
             buckets: [Totals::EMPTY; B],

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use tripline_core::{Backoff, Jitter};
+use tripline_core::{Backoff, Jitter, Rate};
 
 use super::{lock, Shared};
 
@@ -21,7 +21,7 @@ pub(super) enum Fault {
 /// Connection attempts back off exponentially, with jitter, from 50 ms up to 5 s.
 pub(super) const RECONNECT: Backoff = match Backoff::exponential(Duration::from_millis(50), 2_000)
     .max_delay(Duration::from_secs(5))
-    .jitter(Jitter::Bounded(200))
+    .jitter(Jitter::Bounded(Rate::percent(20)))
     .build()
 {
     Ok(b) => b,

@@ -109,12 +109,12 @@ impl Observer for Sink {
 fn any_config() -> Config {
     let built = Config::builder()
         .consecutive_failures(any_u32())
-        .failure_rate(any_u16())
-        .slow_call_rate(any_u16(), any_duration())
+        .failure_rate(Rate::permille(any_u16()))
+        .slow_call_rate(Rate::permille(any_u16()), any_duration())
         .minimum_calls(any_u32())
         .open_duration(any_duration())
         .exponential_backoff(any_u32(), any_duration())
-        .jitter(any_u16(), any_u32())
+        .jitter(Rate::permille(any_u16()), any_u32())
         .half_open_permits(any_u32())
         .half_open_successes(any_u32())
         .half_open_time_limit(any_duration())
@@ -245,7 +245,7 @@ fn any_backoff() -> Backoff {
     let jitter = match any_u32() & 3 {
         0 => Jitter::None,
         1 => Jitter::Full,
-        _ => Jitter::Bounded(any_u16()),
+        _ => Jitter::Bounded(Rate::permille(any_u16())),
     };
     let builder = match any_u32() & 3 {
         0 => Backoff::fixed(any_duration()),

@@ -7,12 +7,12 @@ use core::time::Duration;
 
 use cortex_m::interrupt::Mutex;
 use cortex_m_rt::entry;
-use tripline_core::{Breaker, Config, CountWindow};
+use tripline_core::{Breaker, Config, CountWindow, Rate};
 use tripline_mcu_size::SysTick;
 
 const CONFIG: Config = match Config::builder()
     .consecutive_failures(5)
-    .failure_rate(500)
+    .failure_rate(Rate::percent(50))
     .minimum_calls(10)
     .open_duration(Duration::from_secs(1))
     .exponential_backoff(2_000, Duration::from_secs(30))

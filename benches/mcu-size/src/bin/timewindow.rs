@@ -7,11 +7,11 @@ use core::time::Duration;
 
 use cortex_m::interrupt::Mutex;
 use cortex_m_rt::entry;
-use tripline_core::{Breaker, Config, TimeWindow};
+use tripline_core::{Breaker, Config, Rate, TimeWindow};
 use tripline_mcu_size::SysTick;
 
 const CONFIG: Config = match Config::builder()
-    .failure_rate(500)
+    .failure_rate(Rate::percent(50))
     .minimum_calls(10)
     .open_duration(Duration::from_secs(1))
     .build()

@@ -16,7 +16,7 @@ use cortex_m_semihosting::hprintln;
 use tripline_core::window::{CountWindow, TimeWindow, Totals, Window};
 use tripline_core::{
     Breaker, CallError, Clock, Config, ConfigBuilder, Event, Instant, MockClock, Observer, Outcome,
-    Permit, Reason, Recorded, RejectReason, Rejected, Rule, SharedBreaker, Sink, State,
+    Permit, Rate, Reason, Recorded, RejectReason, Rejected, Rule, SharedBreaker, Sink, State,
 };
 use tripline_mcu::{ensure, ensure_eq, failing_handlers, run_all, Check, Fail};
 
@@ -220,7 +220,12 @@ fn consecutive_failures_trip() -> Result<()> {
 
 fn failure_rate_trips_inclusively() -> Result<()> {
     let clock = MockClock::new();
-    let mut b = counted::<16>(Config::builder().failure_rate(500).minimum_calls(6), &clock)?;
+    let mut b = counted::<16>(
+        Config::builder()
+            .failure_rate(Rate::percent(50))
+            .minimum_calls(6),
+        &clock,
+    )?;
     // Three failures in a row stay below minimum_calls.
     for _ in 0..3 {
         fail(&mut b)?;
@@ -238,7 +243,7 @@ fn failure_rate_trips_inclusively() -> Result<()> {
 fn slow_call_rate_trips() -> Result<()> {
     let clock = MockClock::starting_at(Instant::from_secs(1));
     let config = Config::builder()
-        .slow_call_rate(500, Duration::from_millis(100))
+        .slow_call_rate(Rate::percent(50), Duration::from_millis(100))
         .minimum_calls(4);
     let mut b = counted::<8>(config, &clock)?;
     let timed = |b: &mut Counted<'_, 8>, ms: u64| -> Result<Recorded> {
@@ -402,7 +407,7 @@ fn jitter_stays_in_bounds() -> Result<()> {
             .consecutive_failures(1)
             .open_duration(secs(10))
             .exponential_backoff(2_000, secs(1_000_000))
-            .jitter(200, seed);
+            .jitter(Rate::percent(20), seed);
         let mut b = counted::<16>(config, &clock)?;
         fail(&mut b)?;
         let mut step = secs(10);
@@ -577,7 +582,12 @@ fn stale_result_changes_nothing() -> Result<()> {
 
 fn count_window_forgets_old_calls() -> Result<()> {
     let clock = MockClock::new();
-    let mut b = counted::<4>(Config::builder().failure_rate(750).minimum_calls(4), &clock)?;
+    let mut b = counted::<4>(
+        Config::builder()
+            .failure_rate(Rate::percent(75))
+            .minimum_calls(4),
+        &clock,
+    )?;
     fail(&mut b)?;
     fail(&mut b)?;
     for _ in 0..4 {
@@ -593,7 +603,11 @@ fn count_window_forgets_old_calls() -> Result<()> {
 }
 
 fn time_window(clock: &MockClock) -> Result<Breaker<TimeWindow<10>, &MockClock>> {
-    let config = build(Config::builder().failure_rate(500).minimum_calls(4))?;
+    let config = build(
+        Config::builder()
+            .failure_rate(Rate::percent(50))
+            .minimum_calls(4),
+    )?;
     let window = TimeWindow::<10>::new(secs(10)).map_err(|_| fail_here())?;
     Ok(Breaker::new(config, window, clock))
 }

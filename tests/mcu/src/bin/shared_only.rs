@@ -16,11 +16,11 @@ use core::time::Duration;
 
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
-use tripline_core::{Config, CountWindow, Event, Observer, SharedBreaker};
+use tripline_core::{Config, CountWindow, Event, Observer, Rate, SharedBreaker};
 
 const CONFIG: Config = match Config::builder()
     .consecutive_failures(5)
-    .failure_rate(500)
+    .failure_rate(Rate::percent(50))
     .minimum_calls(8)
     .open_duration(Duration::from_secs(1))
     .exponential_backoff(2_000, Duration::from_secs(30))
