@@ -61,6 +61,7 @@
 
 #[cfg(feature = "tokio")]
 mod bulkhead;
+mod classify;
 mod clock;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
@@ -82,6 +83,11 @@ mod tally;
 
 #[cfg(feature = "tokio")]
 pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
+#[cfg(feature = "grpc")]
+pub use classify::GrpcClassifier;
+#[cfg(feature = "http")]
+pub use classify::HttpClassifier;
+pub use classify::{Classify, ErrorsAreFailures};
 pub use clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
@@ -94,9 +100,7 @@ pub use handle::{
     CircuitBreaker, CircuitBreakerBuilder, DefaultWindow, OwnedPermit, StdSharedBreaker,
 };
 #[cfg(feature = "tower")]
-pub use layer::{
-    CircuitBreakerLayer, CircuitBreakerService, Classify, ErrorsAreFailures, ResponseFuture,
-};
+pub use layer::{CircuitBreakerLayer, CircuitBreakerService, ResponseFuture};
 pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
 #[cfg(feature = "metrics")]
