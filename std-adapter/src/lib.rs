@@ -5,7 +5,8 @@
 //! cheap-to-clone `Send + Sync` handle ([`CircuitBreaker`]), a named
 //! [`Registry`], and with features: `tokio` (timeouts, a `watch` of the
 //! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]),
-//! `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
+//! `http` and `grpc` (the [`HttpClassifier`] and [`GrpcClassifier`] of
+//! results), `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
 //! ([`dashboard::router`]).
 //!
 //! ```
