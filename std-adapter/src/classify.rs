@@ -1,7 +1,7 @@
 //! How a call's whole result counts for the breaker: the [`Classify`] trait,
 //! the default [`ErrorsAreFailures`], and with features the HTTP
 //! ([`HttpClassifier`], feature `http`) and gRPC ([`GrpcClassifier`],
-//! feature `grpc`) classifiers.
+//! feature `grpc`, and `tonic` for a `tonic::Status`) classifiers.
 //!
 //! A classifier is a plain value: a named type (not a closure) keeps a
 //! guarded service nameable, so it can sit in a struct or an axum state.

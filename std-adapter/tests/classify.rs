@@ -245,3 +245,34 @@ async fn the_grpc_classifier_reads_trailers_only_errors_and_proxies_http_statuse
     let m = breaker.metrics();
     assert_eq!((m.successes, m.failures), (3, 2));
 }
+
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn the_grpc_classifier_counts_a_tonic_status_by_its_code() {
+    use tonic::Status;
+    let breaker = clients(leaked_clock()).grpc.breaker().clone();
+    let stub = service_fn(|code: tonic::Code| async move {
+        match code {
+            tonic::Code::Ok => Ok(tonic::Response::new("42 in stock")),
+            code => Err(Status::new(code, "from the stub")),
+        }
+    });
+    let svc = CircuitBreakerLayer::new(breaker.clone())
+        .classify(GrpcClassifier::new())
+        .layer(stub);
+    for code in [
+        tonic::Code::NotFound,
+        tonic::Code::InvalidArgument,
+        tonic::Code::Ok,
+    ] {
+        let _ = svc.clone().oneshot(code).await;
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    for code in [tonic::Code::Unavailable, tonic::Code::DeadlineExceeded] {
+        let e = svc.clone().oneshot(code).await.expect_err("a status");
+        assert_eq!(e.into_inner().map(|s| s.code()), Some(code));
+    }
+    assert_eq!(breaker.state(), State::Open);
+    let m = breaker.metrics();
+    assert_eq!((m.successes, m.failures), (3, 2));
+}

@@ -36,6 +36,10 @@ const LAST_CODE: i32 = 16;
 ///   comes in the trailers after the messages, which the breaker does not
 ///   wait for (it records when the response head arrives).
 ///
+/// With the `tonic` feature it also classifies
+/// `Result<tonic::Response<T>, tonic::Status>`, the answer of a tower
+/// service wrapped around a generated client: by the status's code.
+///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use http::Response;
@@ -151,6 +155,30 @@ impl<B, E> Classify<Response<B>, E> for GrpcClassifier {
     }
 }
 
+/// With the `tonic` feature: the answer of a tower service around a
+/// generated tonic client, `Ok` a success and a `Status` counted by its code.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+/// use tonic::{Response, Status};
+/// use tripline::Outcome;
+/// use tripline::{Classify, GrpcClassifier};
+///
+/// let grpc = GrpcClassifier::new();
+/// assert_eq!(grpc.classify(&Ok::<_, Status>(Response::new(7))), Outcome::Success);
+/// assert_eq!(grpc.classify(&Err::<Response<u8>, _>(Status::unavailable("draining"))), Outcome::Failure);
+/// assert_eq!(grpc.classify(&Err::<Response<u8>, _>(Status::not_found("no such sku"))), Outcome::Success);
+/// ```
+#[cfg(feature = "tonic")]
+impl<T> Classify<tonic::Response<T>, tonic::Status> for GrpcClassifier {
+    fn classify(&self, result: &Result<tonic::Response<T>, tonic::Status>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Success,
+            Err(status) => self.code_outcome(i32::from(status.code())),
+        }
+    }
+}
+
 /// `code` if gRPC defines it, else UNKNOWN.
 const fn known(code: i32) -> i32 {
     if code >= 0 && code <= LAST_CODE {
@@ -187,6 +215,32 @@ fn http_status_code(status: StatusCode) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "tonic")]
+    #[test]
+    fn a_tonic_status_counts_by_its_code() {
+        use tonic::{Code, Status};
+        let grpc = GrpcClassifier::new();
+        let failing = [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Internal,
+            Code::Unknown,
+        ];
+        for code in 0..=16 {
+            let code = Code::from(code);
+            let status: Result<tonic::Response<()>, _> = Err(Status::new(code, "x"));
+            let want = if failing.contains(&code) {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            };
+            assert_eq!(grpc.classify(&status), want, "{code:?}");
+        }
+        let ok: Result<_, Status> = Ok(tonic::Response::new(()));
+        assert_eq!(grpc.classify(&ok), Outcome::Success);
+    }
 
     fn with_status(code: &[u8]) -> Result<Response<()>, ()> {
         let mut response = Response::new(());
