@@ -7,55 +7,10 @@ use std::task::{ready, Context, Poll};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
-use tripline_core::{CallError, Clock, Outcome, Rejected, Window};
+use tripline_core::{CallError, Clock, Rejected, Window};
 
 use crate::handle::DefaultWindow;
-use crate::{CircuitBreaker, OwnedPermit, StdClock};
-
-/// Decides how a service's whole result counts: an `Ok` HTTP 503 can be a
-/// failure, an `Err` for a 404 need not be.
-///
-/// Any `Fn(&Result<T, E>) -> Outcome` is one.
-///
-/// ```
-/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-/// use tripline::Outcome;
-/// use tripline::Classify;
-///
-/// let by_status = |r: &Result<u16, ()>| match r {
-///     Ok(500..) => Outcome::Failure,
-///     Ok(_) => Outcome::Success,
-///     Err(_) => Outcome::Failure,
-/// };
-/// assert_eq!(by_status.classify(&Ok(503)), Outcome::Failure);
-/// ```
-pub trait Classify<T, E> {
-    /// How `result` counts.
-    fn classify(&self, result: &Result<T, E>) -> Outcome;
-}
-
-impl<T, E, F: Fn(&Result<T, E>) -> Outcome> Classify<T, E> for F {
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        self(result)
-    }
-}
-
-/// The default classifier: `Ok` is a success, `Err` a failure ([`Outcome::of`]).
-///
-/// ```
-/// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-/// use tripline::Outcome;
-/// use tripline::{Classify, ErrorsAreFailures};
-/// assert_eq!(ErrorsAreFailures.classify(&Err::<(), _>("reset")), Outcome::Failure);
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ErrorsAreFailures;
-
-impl<T, E> Classify<T, E> for ErrorsAreFailures {
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        Outcome::of(result)
-    }
-}
+use crate::{CircuitBreaker, Classify, ErrorsAreFailures, OwnedPermit, StdClock};
 
 /// A `tower::Layer` that puts a [`CircuitBreaker`] in front of a service.
 ///

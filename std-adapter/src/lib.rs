@@ -5,7 +5,8 @@
 //! cheap-to-clone `Send + Sync` handle ([`CircuitBreaker`]), a named
 //! [`Registry`], and with features: `tokio` (timeouts, a `watch` of the
 //! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]),
-//! `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
+//! `http` and `grpc` (the [`HttpClassifier`] and [`GrpcClassifier`] of
+//! results), `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
 //! ([`dashboard::router`]).
 //!
 //! ```
@@ -61,6 +62,7 @@
 
 #[cfg(feature = "tokio")]
 mod bulkhead;
+mod classify;
 mod clock;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
@@ -82,6 +84,11 @@ mod tally;
 
 #[cfg(feature = "tokio")]
 pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
+#[cfg(feature = "grpc")]
+pub use classify::GrpcClassifier;
+#[cfg(feature = "http")]
+pub use classify::HttpClassifier;
+pub use classify::{Classify, ErrorsAreFailures};
 pub use clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
@@ -94,9 +101,7 @@ pub use handle::{
     CircuitBreaker, CircuitBreakerBuilder, DefaultWindow, OwnedPermit, StdSharedBreaker,
 };
 #[cfg(feature = "tower")]
-pub use layer::{
-    CircuitBreakerLayer, CircuitBreakerService, Classify, ErrorsAreFailures, ResponseFuture,
-};
+pub use layer::{CircuitBreakerLayer, CircuitBreakerService, ResponseFuture};
 pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
 #[cfg(feature = "metrics")]

@@ -95,3 +95,19 @@ fn a_concrete_inner_error_stays_reachable_typed() {
         "connection refused"
     );
 }
+
+#[test]
+fn wrappers_around_a_box_error_are_box_errors_themselves() {
+    fn is_box_error<E: Error + Send + Sync + 'static>(e: E) -> BoxError {
+        BoxError::from(e)
+    }
+    let call = is_box_error(boxed_inner());
+    assert!(call.is::<CallError<BoxError>>());
+    let timeout = is_box_error(TimeoutError::<BoxError>::Elapsed(Duration::from_secs(2)));
+    assert!(timeout.is::<TimeoutError<BoxError>>());
+    let nested = is_box_error(CallError::<BoxError>::Inner(call));
+    assert_eq!(
+        chain(&*nested),
+        ["error trying to connect", "connection refused"]
+    );
+}
