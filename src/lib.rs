@@ -40,7 +40,9 @@ pub use tripline_std::*;
     feature = "tokio",
     feature = "tower",
     feature = "embassy",
-    feature = "redis"
+    feature = "redis",
+    feature = "http",
+    feature = "grpc"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

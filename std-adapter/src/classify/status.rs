@@ -16,9 +16,10 @@ use super::Classify;
 /// `Retry-After` (delta-seconds, or an HTTP-date taken relative to
 /// [`SystemTime::now`], clamped at zero) becomes
 /// [`Outcome::FailureRetryAfter`], so the breaker opens for as long as the
-/// server asked, capped at [`max_retry_after`](Self::max_retry_after)
-/// (one hour by default). A `Retry-After` that is neither is ignored: the
-/// response is a plain failure.
+/// server asked: at most the breaker configuration's `max_retry_after`
+/// (10 minutes by default), which the breaker applies, so one setting
+/// caps every source of retry-after. A `Retry-After` that is neither is
+/// ignored: the response is a plain failure.
 ///
 /// It is a `Copy` value with a nameable type, so a guarded service can be
 /// stored in a struct or an axum state.
@@ -49,11 +50,10 @@ pub struct HttpClassifier {
     is_failure: fn(StatusCode) -> bool,
     client_errors_fail: bool,
     honour_retry_after: bool,
-    max_retry_after: Duration,
 }
 
 impl HttpClassifier {
-    /// 5xx and 429 fail, `Retry-After` honoured on 429 and 503 up to one hour.
+    /// 5xx and 429 fail, `Retry-After` honoured on 429 and 503.
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
@@ -70,7 +70,6 @@ impl HttpClassifier {
             is_failure: HttpClassifier::default_failure,
             client_errors_fail: false,
             honour_retry_after: true,
-            max_retry_after: Duration::from_secs(3600),
         }
     }
 
@@ -155,26 +154,6 @@ impl HttpClassifier {
         self
     }
 
-    /// The longest open time a `Retry-After` can ask for (default one hour):
-    /// a server that says `Retry-After: 99999999` opens the breaker for `max`.
-    ///
-    /// ```
-    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
-    /// use std::time::Duration;
-    /// use http::Response;
-    /// use tripline::Outcome;
-    /// use tripline::{Classify, HttpClassifier};
-    ///
-    /// let http = HttpClassifier::new().max_retry_after(Duration::from_secs(60));
-    /// let busy = Ok::<_, ()>(Response::builder().status(429).header("retry-after", "99999999").body(()).unwrap());
-    /// assert_eq!(http.classify(&busy), Outcome::FailureRetryAfter(Duration::from_secs(60)));
-    /// ```
-    #[must_use]
-    pub const fn max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
-        self
-    }
-
     fn response_outcome(
         &self,
         status: StatusCode,
@@ -191,7 +170,7 @@ impl HttpClassifier {
                 _ => None,
             };
             match wait {
-                Some(wait) => Outcome::FailureRetryAfter(wait.min(self.max_retry_after)),
+                Some(wait) => Outcome::FailureRetryAfter(wait),
                 None => Outcome::Failure,
             }
         } else if self.client_errors_fail && status.is_client_error() {
@@ -300,24 +279,24 @@ mod tests {
     }
 
     #[test]
-    fn huge_retry_after_values_are_capped_without_overflow() {
+    fn huge_retry_after_values_saturate_without_overflow() {
+        // The breaker caps them (its `max_retry_after`); parsing only must
+        // not overflow.
         let http = HttpClassifier::new();
-        assert_eq!(outcome(http, 429, Some(b"99999999")), secs(3600));
+        assert_eq!(outcome(http, 429, Some(b"99999999")), secs(99_999_999));
         let digits = [b'9'; 400];
-        assert_eq!(outcome(http, 429, Some(&digits)), secs(3600));
+        assert_eq!(outcome(http, 429, Some(&digits)), secs(u64::MAX));
         assert_eq!(
             outcome(http, 429, Some(b"18446744073709551616")),
-            secs(3600)
-        );
-        assert_eq!(
-            outcome(http, 503, Some(b"Fri, 31 Dec 9999 23:59:59 GMT")),
-            secs(3600)
-        );
-        let uncapped = http.max_retry_after(Duration::MAX);
-        assert_eq!(outcome(uncapped, 429, Some(&digits)), secs(u64::MAX));
-        assert_eq!(
-            outcome(uncapped, 429, Some(b"18446744073709551615")),
             secs(u64::MAX)
+        );
+        assert_eq!(
+            outcome(http, 429, Some(b"18446744073709551615")),
+            secs(u64::MAX)
+        );
+        let far = outcome(http, 503, Some(b"Fri, 31 Dec 9999 23:59:59 GMT"));
+        assert!(
+            matches!(far, Outcome::FailureRetryAfter(d) if d > Duration::from_secs(200 * 365 * 86_400))
         );
     }
 
