@@ -42,7 +42,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! let breaker = CircuitBreaker::builder("quotes").clock(TokioClock::new()).build();
-//! let pool = AsyncBulkhead::new(16);
+//! let pool = AsyncBulkhead::new(16).unwrap();
 //! let policy = RetryPolicy::new(3, Backoff::exponential(Duration::from_millis(50), 2_000).build().unwrap())
 //!     .unwrap()
 //!     .on_rejected(OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(1) });
