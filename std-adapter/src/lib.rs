@@ -101,7 +101,7 @@ pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
 #[cfg(feature = "metrics")]
 pub use prometheus::BreakerMetrics;
-pub use registry::{Registry, Snapshot};
+pub use registry::{ConfigMismatch, Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;
 pub use tally::PerThreadTally;
