@@ -132,6 +132,24 @@ impl AsyncBulkhead {
         self.admit(slot)
     }
 
+    /// A slot now if one is free, counted as admitted; `None`, counted as
+    /// nothing, if not (the caller then waits with [`acquire`](Self::acquire)
+    /// or counts the rejection with [`reject`](Self::reject)).
+    #[cfg(feature = "tower")]
+    pub(crate) fn try_admit(&self) -> Option<AsyncBulkheadPermit> {
+        let slot = Arc::clone(&self.semaphore).try_acquire_owned().ok()?;
+        self.admit(Some(slot)).ok()
+    }
+
+    /// Counts a rejection and says why.
+    #[cfg(feature = "tower")]
+    pub(crate) fn reject(&self) -> BulkheadFull {
+        match self.admit(None) {
+            Ok(_) => BulkheadFull { limit: self.limit },
+            Err(full) => full,
+        }
+    }
+
     /// A slot, waiting up to the configured `max_wait` for one.
     ///
     /// # Errors

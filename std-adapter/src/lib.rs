@@ -61,6 +61,8 @@
 
 #[cfg(feature = "tokio")]
 mod bulkhead;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+mod bulkhead_layer;
 mod clock;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
@@ -78,10 +80,14 @@ mod reading;
 mod registry;
 #[cfg(feature = "tokio")]
 mod retry;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+mod retry_layer;
 mod tally;
 
 #[cfg(feature = "tokio")]
 pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
+#[cfg(all(feature = "tower", feature = "tokio"))]
+pub use bulkhead_layer::{BulkheadFuture, BulkheadLayer, BulkheadService, BulkheadServiceError};
 pub use clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
@@ -104,4 +110,6 @@ pub use prometheus::BreakerMetrics;
 pub use registry::{ConfigMismatch, Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+pub use retry_layer::{RetryFuture, RetryLayer, RetryService};
 pub use tally::PerThreadTally;
