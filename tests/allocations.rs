@@ -142,7 +142,7 @@ fn companion_ops(clock: &MockClock) {
     let _ = policy.retry(|| Err::<(), _>("nak"), |d| clock.advance(d));
     let mut b = Breaker::new(config(), CountWindow::<4>::new(), clock);
     let _ = policy.retry_call(|| b.call(|| Err::<(), _>("nak")), |d| clock.advance(d));
-    let bulkhead = Bulkhead::new(2);
+    let bulkhead = Bulkhead::new(2).expect("valid limit");
     let first = bulkhead.try_acquire();
     let _ = bulkhead.call(|| 1);
     let _ = (bulkhead.in_use(), bulkhead.available(), bulkhead.metrics());

@@ -11,14 +11,18 @@ use portable_atomic::{AtomicU32, AtomicU64, Ordering};
 /// A counting concurrency limiter: at most `limit` permits out at a time.
 ///
 /// `const fn new`, so it can be a `static` shared by tasks, threads and
-/// interrupt handlers. A [`BulkheadPermit`] gives its slot back when dropped,
+/// interrupt handlers (through a `match`, as below: a limit of 0 is then a
+/// compile error). A [`BulkheadPermit`] gives its slot back when dropped,
 /// also when the call panics and unwinds.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
 /// use tripline::{Bulkhead, BulkheadFull};
 ///
-/// static UPLINK: Bulkhead = Bulkhead::new(2);
+/// static UPLINK: Bulkhead = match Bulkhead::new(2) {
+///     Ok(b) => b,
+///     Err(e) => panic!("{}", e.as_str()),
+/// };
 ///
 /// let a = UPLINK.try_acquire().unwrap();
 /// let b = UPLINK.try_acquire().unwrap();
@@ -41,8 +45,10 @@ pub struct Bulkhead {
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
 /// use tripline::{Bulkhead, BulkheadFull};
-/// let closed = Bulkhead::new(0);
-/// assert_eq!(closed.try_acquire().unwrap_err(), BulkheadFull { limit: 0 });
+/// let one = Bulkhead::new(1).unwrap();
+/// let _held = one.try_acquire().unwrap();
+/// assert_eq!(one.try_acquire().unwrap_err(), BulkheadFull { limit: 1 });
+/// assert_eq!(BulkheadFull { limit: 1 }.to_string(), "bulkhead full: all 1 slots are in use");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -60,6 +66,50 @@ impl core::fmt::Display for BulkheadFull {
 
 impl core::error::Error for BulkheadFull {}
 
+/// A bulkhead that could never admit a call: from [`Bulkhead::new`] (and
+/// the std adapter's `AsyncBulkhead::new`) with a limit of 0.
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; }
+/// use tripline::Bulkhead;
+/// use tripline::bulkhead::BulkheadError;
+///
+/// assert_eq!(Bulkhead::new(0).unwrap_err(), BulkheadError::ZeroLimit);
+/// assert!(BulkheadError::ZeroLimit.as_str().contains("at least 1"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum BulkheadError {
+    /// A limit of 0: every call would be rejected.
+    ZeroLimit,
+}
+
+impl BulkheadError {
+    /// What is wrong and how to fix it; `const`, for a `panic!` in a
+    /// `static`'s `match`.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::bulkhead::BulkheadError;
+    /// assert_eq!(BulkheadError::ZeroLimit.as_str(), "a bulkhead's limit must be at least 1");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BulkheadError::ZeroLimit => "a bulkhead's limit must be at least 1",
+        }
+    }
+}
+
+impl core::fmt::Display for BulkheadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for BulkheadError {}
+
 /// A copy of a [`Bulkhead`]'s counters.
 ///
 /// Every call to `try_acquire` lands in exactly one of `admitted` or
@@ -69,7 +119,7 @@ impl core::error::Error for BulkheadFull {}
 /// # mod tripline { pub use tripline_core::*; }
 /// use tripline::Bulkhead;
 ///
-/// let bulkhead = Bulkhead::new(1);
+/// let bulkhead = Bulkhead::new(1).unwrap();
 /// let permit = bulkhead.try_acquire().unwrap();
 /// let _ = bulkhead.try_acquire(); // full
 /// let m = bulkhead.metrics();
@@ -94,23 +144,34 @@ pub struct BulkheadMetrics {
 
 impl Bulkhead {
     /// A bulkhead admitting at most `limit` calls at once; `const`, for
-    /// statics. A limit of 0 rejects every call (a drained dependency).
+    /// statics.
+    ///
+    /// # Errors
+    /// [`BulkheadError::ZeroLimit`] for `limit == 0`, which could never
+    /// admit a call (to shed a dependency on purpose, stop calling it or
+    /// force its breaker open).
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// static DB: Bulkhead = Bulkhead::new(8);
+    /// static DB: Bulkhead = match Bulkhead::new(8) {
+    ///     Ok(b) => b,
+    ///     Err(e) => panic!("{}", e.as_str()), // a compile error, never a run-time panic
+    /// };
     /// assert_eq!(DB.available(), 8);
+    /// assert!(Bulkhead::new(0).is_err());
     /// ```
-    #[must_use]
-    pub const fn new(limit: u32) -> Self {
-        Bulkhead {
+    pub const fn new(limit: u32) -> Result<Self, BulkheadError> {
+        if limit == 0 {
+            return Err(BulkheadError::ZeroLimit);
+        }
+        Ok(Bulkhead {
             limit,
             in_use: AtomicU32::new(0),
             max_in_use: AtomicU32::new(0),
             admitted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
-        }
+        })
     }
 
     /// Takes a slot, if one is free; the permit gives it back when dropped.
@@ -125,7 +186,7 @@ impl Bulkhead {
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
     ///
-    /// let bulkhead = Bulkhead::new(1);
+    /// let bulkhead = Bulkhead::new(1).unwrap();
     /// {
     ///     let _permit = bulkhead.try_acquire().unwrap();
     ///     assert!(bulkhead.try_acquire().is_err());
@@ -162,7 +223,7 @@ impl Bulkhead {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// let bulkhead = Bulkhead::new(4);
+    /// let bulkhead = Bulkhead::new(4).unwrap();
     /// assert_eq!(bulkhead.call(|| 6 * 7), Ok(42));
     /// ```
     pub fn call<T>(&self, f: impl FnOnce() -> T) -> Result<T, BulkheadFull> {
@@ -175,7 +236,7 @@ impl Bulkhead {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// assert_eq!(Bulkhead::new(3).limit(), 3);
+    /// assert_eq!(Bulkhead::new(3).unwrap().limit(), 3);
     /// ```
     #[must_use]
     pub const fn limit(&self) -> u32 {
@@ -187,7 +248,7 @@ impl Bulkhead {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// let b = Bulkhead::new(3);
+    /// let b = Bulkhead::new(3).unwrap();
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.in_use(), 1);
     /// # drop(p);
@@ -202,7 +263,7 @@ impl Bulkhead {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// let b = Bulkhead::new(3);
+    /// let b = Bulkhead::new(3).unwrap();
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.available(), 2);
     /// # drop(p);
@@ -218,7 +279,7 @@ impl Bulkhead {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// let b = Bulkhead::new(3);
+    /// let b = Bulkhead::new(3).unwrap();
     /// assert_eq!(b.call(|| ()), Ok(()));
     /// assert_eq!(b.metrics().admitted, 1);
     /// ```
@@ -239,7 +300,7 @@ impl Bulkhead {
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
 /// use tripline::Bulkhead;
-/// let b = Bulkhead::new(1);
+/// let b = Bulkhead::new(1).unwrap();
 /// let permit = b.try_acquire().unwrap();
 /// assert_eq!(permit.bulkhead().in_use(), 1);
 /// drop(permit);
@@ -257,7 +318,7 @@ impl BulkheadPermit<'_> {
     /// ```
     /// # mod tripline { pub use tripline_core::*; }
     /// use tripline::Bulkhead;
-    /// let b = Bulkhead::new(2);
+    /// let b = Bulkhead::new(2).unwrap();
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(p.bulkhead().limit(), 2);
     /// # drop(p);

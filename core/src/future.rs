@@ -26,7 +26,7 @@ use crate::{CallError, Clock, Outcome, Rejected, SharedBreaker};
 ///
 /// let e: TimeoutError<&str> = TimeoutError::Elapsed(Duration::from_millis(200));
 /// assert!(e.rejected().is_none());
-/// assert_eq!(e.to_string(), "the call timed out after 200ms");
+/// assert_eq!(e.to_string(), "the call timed out after 200 ms");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -89,7 +89,11 @@ impl<E: core::fmt::Display> core::fmt::Display for TimeoutError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             TimeoutError::Rejected(r) => core::fmt::Display::fmt(r, f),
-            TimeoutError::Elapsed(d) => write!(f, "the call timed out after {d:?}"),
+            TimeoutError::Elapsed(d) => write!(
+                f,
+                "the call timed out after {}",
+                crate::permit::Micros(crate::clock::duration_to_micros(*d))
+            ),
             TimeoutError::Inner(e) => core::fmt::Display::fmt(e, f),
         }
     }

@@ -93,8 +93,13 @@ pub enum RejectReason {
     Busy,
 }
 
-/// A call that was not admitted: why, and when to try again. It prints in
-/// units a person reads (`retry in 1.5 s`).
+/// A call that was not admitted: why, when to try again, and which breaker
+/// said so. It prints in units a person reads (`retry in 1.5 s`), naming the
+/// breaker where it has a name.
+///
+/// `Copy` and allocation-free: the name is a `&'static str`, empty for a
+/// core breaker (which has no name). The std handle sets its interned name
+/// on every rejection it returns.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
@@ -109,7 +114,10 @@ pub enum RejectReason {
 /// let rejected = b.try_acquire().unwrap_err();
 /// assert_eq!(rejected.reason(), RejectReason::Open);
 /// assert_eq!(rejected.retry_after(), Some(Duration::from_millis(1500)));
+/// assert_eq!(rejected.breaker_name(), None);
 /// assert_eq!(rejected.to_string(), "circuit breaker is open; retry in 1.5 s");
+/// let named = rejected.with_name("backend");
+/// assert_eq!(named.to_string(), "circuit breaker \"backend\" is open; retry in 1.5 s");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -117,6 +125,17 @@ pub enum RejectReason {
 pub struct Rejected {
     reason: RejectReason,
     retry_after_us: Option<u64>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "breaker", skip_serializing_if = "no_name")
+    )]
+    name: &'static str,
+}
+
+#[cfg(feature = "serde")]
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn no_name(name: &&'static str) -> bool {
+    name.is_empty()
 }
 
 impl Rejected {
@@ -124,6 +143,49 @@ impl Rejected {
         Rejected {
             reason,
             retry_after_us,
+            name: "",
+        }
+    }
+
+    /// The same rejection, naming the breaker that made it (`""` for none).
+    ///
+    /// One store, no allocation: the name must live for the whole program
+    /// (a literal, or a name interned once, as the std handle does).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Breaker, Config, CountWindow, MockClock};
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<4>::new(), &clock);
+    /// b.force_open();
+    /// let rejected = b.try_acquire().unwrap_err().with_name("gps");
+    /// assert_eq!(rejected.breaker_name(), Some("gps"));
+    /// assert_eq!(rejected.to_string(), "circuit breaker \"gps\" is forced open");
+    /// ```
+    #[must_use]
+    pub const fn with_name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// The name of the breaker that rejected the call, if it has one.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Breaker, Config, CountWindow, MockClock};
+    ///
+    /// let clock = MockClock::new();
+    /// let mut b = Breaker::new(Config::default(), CountWindow::<4>::new(), &clock);
+    /// b.force_open();
+    /// assert_eq!(b.try_acquire().unwrap_err().breaker_name(), None);
+    /// ```
+    #[must_use]
+    pub const fn breaker_name(&self) -> Option<&'static str> {
+        if self.name.is_empty() {
+            None
+        } else {
+            Some(self.name)
         }
     }
 
@@ -150,13 +212,19 @@ impl Rejected {
 
 impl core::fmt::Display for Rejected {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let why = match self.reason {
-            RejectReason::Open => "circuit breaker is open",
-            RejectReason::HalfOpenFull => "circuit breaker is half-open and all probes are taken",
-            RejectReason::ForcedOpen => "circuit breaker is forced open",
-            RejectReason::Busy => "circuit breaker was re-entered from inside its own lock",
-        };
-        f.write_str(why)?;
+        f.write_str("circuit breaker ")?;
+        if !self.name.is_empty() {
+            // The name as given, in quotes: no escaping machinery on a chip.
+            f.write_str("\"")?;
+            f.write_str(self.name)?;
+            f.write_str("\" ")?;
+        }
+        f.write_str(match self.reason {
+            RejectReason::Open => "is open",
+            RejectReason::HalfOpenFull => "is half-open and all probes are taken",
+            RejectReason::ForcedOpen => "is forced open",
+            RejectReason::Busy => "was re-entered from inside its own lock",
+        })?;
         match self.retry_after_us {
             Some(us) => write!(f, "; retry in {}", Micros(us)),
             None => Ok(()),
@@ -164,9 +232,33 @@ impl core::fmt::Display for Rejected {
     }
 }
 
-/// Microseconds in the unit a person reads best: `12 µs`, `250 ms`,
-/// `1.5 s` (tenths, rounded down). No division helper on chips without one.
-struct Micros(u64);
+/// Microseconds in the units a person reads: `12 µs`, `250 ms`, `1.5 s`
+/// (tenths, rounded down), `2 min 5 s`, `3 h 12 min`, `4 days 6 h`, and
+/// `over 584942 years` for an open time of `Duration::MAX`. Everything is
+/// rounded down. No `u64` division: a Cortex-M0 has no divider, and the
+/// libcall costs 1.4 KiB.
+pub(crate) struct Micros(pub(crate) u64);
+
+/// `(n / d, n % d)` by shifts and subtractions, for a `d` below 2³²: no
+/// division libcall, no panic (64 steps, printing only).
+// i > 0 before `i -= 1`, r >= d before `r -= d`, i < 64 in the shifts, and
+// r < d < 2³² keeps `r << 1` below 2³³: nothing overflows.
+#[allow(clippy::arithmetic_side_effects)]
+const fn div_rem(n: u64, d: u64) -> (u64, u64) {
+    let mut q = 0u64;
+    let mut r = 0u64;
+    let mut i = 64u32;
+    while i > 0 {
+        i -= 1;
+        // r < d < 2³², so the shift cannot overflow.
+        r = (r << 1) | ((n >> i) & 1);
+        if r >= d {
+            r -= d;
+            q |= 1 << i;
+        }
+    }
+    (q, r)
+}
 
 impl core::fmt::Display for Micros {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -174,7 +266,23 @@ impl core::fmt::Display for Micros {
         let us = self.0;
         let ms = div1000(us);
         let secs = div1000(ms);
-        if secs > 0 {
+        if secs >= 60 {
+            let (mins, s) = div_rem(secs, 60);
+            let (hours, m) = div_rem(mins, 60);
+            let (days, h) = div_rem(hours, 24);
+            let (years, _) = div_rem(days, 365);
+            let unit =
+                |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+            if years > 0 {
+                write!(f, "over {years} {}", unit(years, "year", "years"))
+            } else if days > 0 {
+                write!(f, "{days} {} {h} h", unit(days, "day", "days"))
+            } else if hours > 0 {
+                write!(f, "{hours} h {m} min")
+            } else {
+                write!(f, "{mins} min {s} s")
+            }
+        } else if secs > 0 {
             // us - secs × 10⁶ < 10⁶: neither the product nor the rest overflows.
             #[allow(clippy::arithmetic_side_effects)]
             let tenths = div1000(div1000((us - secs * 1_000_000) * 10));
@@ -287,10 +395,38 @@ mod tests {
             (999_999, "999 ms"),
             (1_000_000, "1.0 s"),
             (1_499_932, "1.4 s"),
-            (90_000_000, "90.0 s"),
-            (u64::MAX, "18446744073709.5 s"),
+            (59_999_999, "59.9 s"),
+            (60_000_000, "1 min 0 s"),
+            (90_000_000, "1 min 30 s"),
+            (3_599_999_999, "59 min 59 s"),
+            (3_600_000_000, "1 h 0 min"),
+            (86_399_000_000, "23 h 59 min"),
+            (86_400_000_000, "1 day 0 h"),
+            (2 * 86_400_000_000 + 7_200_000_000, "2 days 2 h"),
+            (365 * 86_400_000_000, "over 1 year"),
+            (u64::MAX, "over 584942 years"),
         ] {
             assert_eq!(Micros(us).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn div_rem_is_exact() {
+        for n in [
+            0,
+            1,
+            59,
+            60,
+            61,
+            3_599,
+            86_400,
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+        ] {
+            for d in [1, 24, 60, 365, 1_000, u32::MAX as u64] {
+                assert_eq!(super::div_rem(n, d), (n / d, n % d));
+            }
         }
     }
 }

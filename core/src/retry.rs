@@ -535,6 +535,30 @@ impl<P> RetryPolicy<P> {
     pub fn attempts(&self) -> Attempts<'_, P> {
         Attempts {
             policy: self,
+            state: self.start(),
+        }
+    }
+
+    /// The decisions of one retried operation as a value that does not
+    /// borrow the policy: for a future that owns both (a tower service's
+    /// response future), passing the policy to each
+    /// [`RetryState::after`].
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use core::time::Duration;
+    /// use tripline::{Backoff, CallError, RetryPolicy, Step};
+    ///
+    /// let backoff = Backoff::fixed(Duration::from_millis(5)).build().unwrap();
+    /// let policy = RetryPolicy::new(2, backoff).unwrap();
+    /// let mut state = policy.start();
+    /// let failed: Result<(), CallError<&str>> = Err(CallError::Inner("timeout"));
+    /// assert_eq!(state.after(&policy, failed), Step::Wait(Duration::from_millis(5)));
+    /// assert_eq!(state.count(), 1);
+    /// ```
+    #[must_use]
+    pub fn start(&self) -> RetryState {
+        RetryState {
             delays: self.backoff.delays(self.seed),
             attempts: 0,
         }
@@ -545,6 +569,14 @@ impl<P> RetryPolicy<P> {
 #[derive(Debug)]
 pub struct Attempts<'a, P> {
     policy: &'a RetryPolicy<P>,
+    state: RetryState,
+}
+
+/// One retried operation in progress, without a borrow of its policy; from
+/// [`RetryPolicy::start`]. Pass the same policy to every
+/// [`after`](RetryState::after): the backoff delays were fixed at `start`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryState {
     delays: Delays,
     attempts: u32,
 }
@@ -562,7 +594,7 @@ impl<P> Attempts<'_, P> {
     /// How many attempts have been reported so far.
     #[must_use]
     pub const fn count(&self) -> u32 {
-        self.attempts
+        self.state.attempts
     }
 
     /// Reports one attempt's result and says what comes next.
@@ -570,13 +602,49 @@ impl<P> Attempts<'_, P> {
     where
         P: Retryable<E>,
     {
+        self.state.after(self.policy, result)
+    }
+}
+
+impl RetryState {
+    /// How many attempts have been reported so far.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, RetryPolicy};
+    /// assert_eq!(RetryPolicy::new(2, Backoff::NONE).unwrap().start().count(), 0);
+    /// ```
+    #[must_use]
+    pub const fn count(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Reports one attempt's result and says what `policy` does next.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::{Backoff, CallError, RetryError, RetryPolicy, Step};
+    ///
+    /// let policy = RetryPolicy::new(1, Backoff::NONE).unwrap();
+    /// let mut state = policy.start();
+    /// let failed: Result<(), CallError<&str>> = Err(CallError::Inner("nak"));
+    /// assert_eq!(state.after(&policy, failed), Step::Done(Err(RetryError::Exhausted { attempts: 1, last: "nak" })));
+    /// ```
+    pub fn after<P, T, E>(
+        &mut self,
+        policy: &RetryPolicy<P>,
+        result: Result<T, CallError<E>>,
+    ) -> Step<T, E>
+    where
+        P: Retryable<E>,
+    {
         self.attempts = self.attempts.saturating_add(1);
         let attempts = self.attempts;
-        let last = attempts >= self.policy.max_attempts;
+        let last = attempts >= policy.max_attempts;
         match result {
             Ok(value) => Step::Done(Ok(value)),
             Err(CallError::Inner(error)) => {
-                if !self.policy.retryable.is_retryable(&error) {
+                if !policy.retryable.is_retryable(&error) {
                     Step::Done(Err(RetryError::NotRetryable { attempts, error }))
                 } else if last {
                     Step::Done(Err(RetryError::Exhausted {
@@ -588,7 +656,7 @@ impl<P> Attempts<'_, P> {
                 }
             }
             Err(CallError::Rejected(rejected)) => {
-                let wait_us = match self.policy.on_rejected {
+                let wait_us = match policy.on_rejected {
                     OnRejected::GiveUp => None,
                     OnRejected::WaitRetryAfter { max_wait } => rejected
                         .retry_after_micros()

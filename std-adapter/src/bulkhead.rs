@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tripline_core::bulkhead::BulkheadMetrics;
+use tripline_core::bulkhead::{BulkheadError, BulkheadMetrics};
 use tripline_core::BulkheadFull;
 
 /// At most `limit` calls at once across tasks, on a `tokio::sync::Semaphore`.
@@ -21,15 +21,15 @@ use tripline_core::BulkheadFull;
 /// use std::time::Duration;
 /// use tripline::AsyncBulkhead;
 ///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// let db = AsyncBulkhead::new(2).max_wait(Duration::from_millis(50));
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> Result<(), tripline::bulkhead::BulkheadError> {
+/// let db = AsyncBulkhead::new(2)?.max_wait(Duration::from_millis(50));
 /// let a = db.acquire().await.unwrap();
 /// let b = db.acquire().await.unwrap();
 /// assert!(db.acquire().await.is_err()); // waited 50 ms, still full
 /// drop(a);
 /// assert_eq!(db.call(async { 7 }).await, Ok(7));
 /// assert_eq!(db.metrics().rejected, 1);
-/// # drop(b); }
+/// # drop(b); Ok::<(), tripline::bulkhead::BulkheadError>(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct AsyncBulkhead {
@@ -54,37 +54,120 @@ pub struct AsyncBulkheadPermit {
 }
 
 impl AsyncBulkhead {
-    /// A bulkhead of `limit` slots that never waits; a limit of 0 rejects everything.
-    #[must_use]
-    pub fn new(limit: u32) -> Self {
-        AsyncBulkhead {
+    /// A bulkhead of `limit` slots that never waits.
+    ///
+    /// # Errors
+    /// [`BulkheadError::ZeroLimit`] for `limit == 0`, as the core's
+    /// [`Bulkhead::new`](tripline_core::Bulkhead::new).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::AsyncBulkhead;
+    /// use tripline::bulkhead::BulkheadError;
+    ///
+    /// assert_eq!(AsyncBulkhead::new(0).unwrap_err(), BulkheadError::ZeroLimit);
+    /// assert_eq!(AsyncBulkhead::new(4)?.metrics().limit, 4);
+    /// # Ok::<(), BulkheadError>(())
+    /// ```
+    pub fn new(limit: u32) -> Result<Self, BulkheadError> {
+        if limit == 0 {
+            return Err(BulkheadError::ZeroLimit);
+        }
+        Ok(AsyncBulkhead {
             semaphore: Arc::new(Semaphore::new(limit as usize)),
             limit,
             max_wait: None,
             counts: Arc::default(),
-        }
+        })
     }
 
     /// Waits up to `max_wait` for a slot before rejecting.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// use tripline::AsyncBulkhead;
+    ///
+    /// let pool = AsyncBulkhead::new(8)?.max_wait(Duration::from_millis(20));
+    /// assert_eq!(pool.wait_limit(), Some(Duration::from_millis(20)));
+    /// # Ok::<(), tripline::bulkhead::BulkheadError>(())
+    /// ```
     #[must_use]
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = Some(max_wait);
         self
     }
 
+    /// How long a call waits for a slot before it is rejected, if it waits.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::AsyncBulkhead;
+    /// assert_eq!(AsyncBulkhead::new(8)?.wait_limit(), None);
+    /// # Ok::<(), tripline::bulkhead::BulkheadError>(())
+    /// ```
+    #[must_use]
+    pub fn wait_limit(&self) -> Option<Duration> {
+        self.max_wait
+    }
+
     /// A slot now, or [`BulkheadFull`].
     ///
     /// # Errors
     /// [`BulkheadFull`] when every slot is taken.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::AsyncBulkhead;
+    ///
+    /// let pool = AsyncBulkhead::new(1)?;
+    /// let held = pool.try_acquire().unwrap();
+    /// assert!(pool.try_acquire().is_err());
+    /// drop(held);
+    /// assert!(pool.try_acquire().is_ok());
+    /// # Ok::<(), tripline::bulkhead::BulkheadError>(())
+    /// ```
     pub fn try_acquire(&self) -> Result<AsyncBulkheadPermit, BulkheadFull> {
         let slot = Arc::clone(&self.semaphore).try_acquire_owned().ok();
         self.admit(slot)
+    }
+
+    /// A slot now if one is free, counted as admitted; `None`, counted as
+    /// nothing, if not (the caller then waits with [`acquire`](Self::acquire)
+    /// or counts the rejection with [`reject`](Self::reject)).
+    #[cfg(feature = "tower")]
+    pub(crate) fn try_admit(&self) -> Option<AsyncBulkheadPermit> {
+        let slot = Arc::clone(&self.semaphore).try_acquire_owned().ok()?;
+        self.admit(Some(slot)).ok()
+    }
+
+    /// Counts a rejection and says why.
+    #[cfg(feature = "tower")]
+    pub(crate) fn reject(&self) -> BulkheadFull {
+        match self.admit(None) {
+            Ok(_) => BulkheadFull { limit: self.limit },
+            Err(full) => full,
+        }
     }
 
     /// A slot, waiting up to the configured `max_wait` for one.
     ///
     /// # Errors
     /// [`BulkheadFull`] when no slot came free in time.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::time::Duration;
+    /// use tripline::AsyncBulkhead;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let pool = AsyncBulkhead::new(1).unwrap().max_wait(Duration::from_secs(1));
+    /// let held = pool.acquire().await.unwrap();
+    /// let start = tokio::time::Instant::now();
+    /// assert!(pool.acquire().await.is_err());
+    /// assert_eq!(start.elapsed(), Duration::from_secs(1));
+    /// # drop(held); }
+    /// ```
     pub async fn acquire(&self) -> Result<AsyncBulkheadPermit, BulkheadFull> {
         let Some(wait) = self.max_wait else {
             return self.try_acquire();
@@ -101,12 +184,34 @@ impl AsyncBulkhead {
     ///
     /// # Errors
     /// [`BulkheadFull`] without polling `work` when no slot came free in time.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::AsyncBulkhead;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let pool = AsyncBulkhead::new(2).unwrap();
+    /// assert_eq!(pool.call(async { 6 * 7 }).await, Ok(42));
+    /// # }
+    /// ```
     pub async fn call<T>(&self, work: impl Future<Output = T>) -> Result<T, BulkheadFull> {
         let _slot = self.acquire().await?;
         Ok(work.await)
     }
 
     /// The limit, slots in use, the most in use at once, admitted and rejected calls.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::AsyncBulkhead;
+    ///
+    /// let pool = AsyncBulkhead::new(1)?;
+    /// let held = pool.try_acquire().unwrap();
+    /// let _ = pool.try_acquire();
+    /// let m = pool.metrics();
+    /// assert_eq!((m.in_use, m.admitted, m.rejected), (1, 1, 1));
+    /// # drop(held); Ok::<(), tripline::bulkhead::BulkheadError>(())
+    /// ```
     #[must_use]
     pub fn metrics(&self) -> BulkheadMetrics {
         BulkheadMetrics {

@@ -1,16 +1,14 @@
 //! [`CircuitBreaker`]: the `Send + Sync`, cheap-to-clone breaker handle for std.
 
+use std::collections::BTreeSet;
+use std::future::Future;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tripline_core::shared::SharedBreaker;
 use tripline_core::{
-    Clock, Config, CountWindow, Event, Interest, Observer, SharedPermit, State, Window,
-};
-#[cfg(feature = "tokio")]
-use {
-    std::future::Future,
-    tripline_core::{Outcome, TimeoutError},
+    CallError, Clock, Config, CountWindow, Event, Interest, Observer, Outcome, Rejected,
+    SharedPermit, State, TimeoutError, Window,
 };
 
 use crate::{EventFn, Hub, StdClock, StdLock};
@@ -37,6 +35,12 @@ pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdShar
 /// calls that change its state, and events reach observers after it is
 /// released. Reads (`state`, `metrics`, `retry_after`) take no lock.
 ///
+/// The calls that can be rejected (`try_acquire`, `try_acquire_owned`,
+/// `call`, `call_with`, `call_async`, `call_async_with`, the timeout forms
+/// and `call_or_else`) are the handle's own: they are the core's, and set
+/// the breaker's name on the [`Rejected`] (one store on the rejection path),
+/// so it prints `circuit breaker "inventory" is open; retry in 9.9 s`.
+///
 /// ```
 /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
 /// use std::time::Duration;
@@ -61,6 +65,23 @@ pub type OwnedPermit<W = DefaultWindow, C = StdClock> = SharedPermit<Arc<StdShar
 /// ```
 pub struct CircuitBreaker<W = DefaultWindow, C = StdClock> {
     shared: Arc<StdSharedBreaker<W, C>>,
+    /// The name, interned once at build, for rejections.
+    name: &'static str,
+}
+
+/// The names of every breaker built in this process, each leaked once.
+static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// `name` as a `&'static str`: the one copy for this name in the process,
+/// made (leaked) the first time the name is seen.
+fn intern(name: &str) -> &'static str {
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(Box::from(name));
+    names.insert(leaked);
+    leaked
 }
 
 impl CircuitBreaker {
@@ -107,11 +128,197 @@ impl<W, C> CircuitBreaker<W, C> {
 }
 
 impl<W: Window, C: Clock> CircuitBreaker<W, C> {
+    /// As the core's [`try_acquire`](SharedBreaker::try_acquire), with the
+    /// breaker's name on a rejection.
+    ///
+    /// # Errors
+    /// The [`Rejected`] reason and `retry_after`, naming this breaker.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CircuitBreaker, Config};
+    ///
+    /// let b = CircuitBreaker::new("db", Config::DEFAULT);
+    /// b.force_open().unwrap();
+    /// let rejected = b.try_acquire().unwrap_err();
+    /// assert_eq!(rejected.breaker_name(), Some("db"));
+    /// assert_eq!(rejected.to_string(), "circuit breaker \"db\" is forced open");
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Result<SharedPermit<&StdSharedBreaker<W, C>>, Rejected> {
+        self.shared
+            .try_acquire()
+            .map_err(|r| r.with_name(self.name))
+    }
+
+    /// As the core's [`call`](SharedBreaker::call), with the breaker's name
+    /// on a rejection.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`] without running `f`, or `f`'s own error.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CallError, CircuitBreaker, Config};
+    ///
+    /// let b = CircuitBreaker::new("search", Config::DEFAULT);
+    /// assert_eq!(b.call(|| Ok::<_, ()>(3)), Ok(3));
+    /// b.force_open().unwrap();
+    /// let e = b.call(|| Ok::<_, ()>(3)).unwrap_err();
+    /// assert_eq!(e.rejected().and_then(|r| r.breaker_name()), Some("search"));
+    /// ```
+    #[inline]
+    pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
+        self.named(self.shared.call(f))
+    }
+
+    /// As the core's [`call_with`](SharedBreaker::call_with), with the
+    /// breaker's name on a rejection.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CircuitBreaker, Config, Outcome};
+    ///
+    /// let b = CircuitBreaker::new("search", Config::DEFAULT);
+    /// let r = b.call_with(|| Ok::<u16, ()>(503), |r| match r {
+    ///     Ok(500..) => Outcome::Failure,
+    ///     other => Outcome::of(other),
+    /// });
+    /// assert_eq!(r, Ok(503));
+    /// assert_eq!(b.metrics().failures, 1);
+    /// ```
+    #[inline]
+    pub fn call_with<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        self.named(self.shared.call_with(f, classify))
+    }
+
+    /// As the core's [`call_or_else`](SharedBreaker::call_or_else), with the
+    /// breaker's name on the rejection `fallback` may receive.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CircuitBreaker, Config};
+    ///
+    /// let b = CircuitBreaker::new("prices", Config::DEFAULT);
+    /// b.force_open().unwrap();
+    /// let why = b.call_or_else(|| Ok::<_, &str>(String::new()), |e| e.to_string());
+    /// assert_eq!(why, "circuit breaker \"prices\" is forced open");
+    /// ```
+    pub fn call_or_else<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        fallback: impl FnOnce(CallError<E>) -> T,
+    ) -> T {
+        self.call(f).unwrap_or_else(fallback)
+    }
+
+    /// As the core's [`call_async`](SharedBreaker::call_async), with the
+    /// breaker's name on a rejection.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`] without polling `work`, or the work's own error.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CircuitBreaker, Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let b = CircuitBreaker::new("quotes", Config::DEFAULT);
+    /// b.force_open().unwrap();
+    /// let e = b.call_async(async { Ok::<_, &str>(1) }).await.unwrap_err();
+    /// assert_eq!(e.to_string(), "circuit breaker \"quotes\" is forced open");
+    /// # }
+    /// ```
+    pub async fn call_async<T, E>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, CallError<E>> {
+        self.named(self.shared.call_async(work).await)
+    }
+
+    /// As the core's [`call_async_with`](SharedBreaker::call_async_with),
+    /// with the breaker's name on a rejection.
+    ///
+    /// # Errors
+    /// As [`call_async`](Self::call_async).
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use tripline::{CircuitBreaker, Config, Outcome};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let b = CircuitBreaker::new("quotes", Config::DEFAULT);
+    /// let r = b.call_async_with(async { Err::<(), _>(404) }, |_| Outcome::Ignored).await;
+    /// assert!(r.is_err());
+    /// assert_eq!(b.metrics().ignored, 1);
+    /// # }
+    /// ```
+    pub async fn call_async_with<T, E>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        self.named(self.shared.call_async_with(work, classify).await)
+    }
+
+    /// As the core's
+    /// [`call_async_with_timer`](SharedBreaker::call_async_with_timer), with
+    /// the breaker's name on a rejection.
+    ///
+    /// # Errors
+    /// [`TimeoutError::Rejected`], [`TimeoutError::Elapsed`], or the work's error.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+    /// use std::future::{pending, ready};
+    /// use std::time::Duration;
+    /// use tripline::{CircuitBreaker, Config, Outcome, TimeoutError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let b = CircuitBreaker::new("quotes", Config::DEFAULT);
+    /// let fired = |_: Duration| ready(()); // a timer that has already fired
+    /// let r = b.call_async_with_timer(pending::<Result<(), ()>>(), Duration::from_secs(1), fired, Outcome::of).await;
+    /// assert_eq!(r, Err(TimeoutError::Elapsed(Duration::from_secs(1))));
+    /// # }
+    /// ```
+    pub async fn call_async_with_timer<T, E, S: Future<Output = ()>>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+        timeout: std::time::Duration,
+        sleep: impl FnOnce(std::time::Duration) -> S,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, TimeoutError<E>> {
+        let result = self
+            .shared
+            .call_async_with_timer(work, timeout, sleep, classify)
+            .await;
+        match result {
+            Err(TimeoutError::Rejected(r)) => Err(TimeoutError::Rejected(r.with_name(self.name))),
+            other => other,
+        }
+    }
+
+    /// The name on a rejection; everything else as it was.
+    #[inline]
+    fn named<T, E>(&self, result: Result<T, CallError<E>>) -> Result<T, CallError<E>> {
+        match result {
+            Err(CallError::Rejected(r)) => Err(CallError::Rejected(r.with_name(self.name))),
+            other => other,
+        }
+    }
+
     /// As [`try_acquire`](SharedBreaker::try_acquire), for a permit that can
     /// leave this scope (into a spawned task, a tower response future).
     ///
     /// # Errors
-    /// The [`Rejected`](tripline_core::Rejected) reason and `retry_after`.
+    /// The [`Rejected`] reason and `retry_after`, naming this breaker.
     ///
     /// ```
     /// # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
@@ -125,7 +332,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// # Ok::<(), tripline::Rejected>(())
     /// ```
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit<W, C>, tripline_core::Rejected> {
-        SharedBreaker::try_acquire_via(Arc::clone(&self.shared))
+        SharedBreaker::try_acquire_via(Arc::clone(&self.shared)).map_err(|r| r.with_name(self.name))
     }
 
     /// Awaits `work` for at most `timeout` (tokio's timer, so paused time
@@ -198,8 +405,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
         timeout: std::time::Duration,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, TimeoutError<E>> {
-        self.shared
-            .call_async_with_timer(work, timeout, tokio::time::sleep, classify)
+        self.call_async_with_timer(work, timeout, tokio::time::sleep, classify)
             .await
     }
 
@@ -254,6 +460,7 @@ impl<W, C> Clone for CircuitBreaker<W, C> {
     fn clone(&self) -> Self {
         CircuitBreaker {
             shared: Arc::clone(&self.shared),
+            name: self.name,
         }
     }
 }
@@ -383,7 +590,15 @@ impl<W: Window, C: Clock> CircuitBreakerBuilder<W, C> {
     }
 
     /// The breaker.
+    ///
+    /// Its name is interned here, so that every rejection can carry it as a
+    /// `&'static str` without a lock or an allocation on the call path: the
+    /// first breaker of each distinct name in the process leaks one copy of
+    /// it (a process-wide set, never freed), later breakers of that name
+    /// share it. A program that builds breakers from unbounded input (one
+    /// per URL, say) should bound the names (one per host).
     pub fn build(self) -> CircuitBreaker<W, C> {
+        let name = intern(&self.name);
         let hub = Hub::new(self.name, self.config.initial_state(), self.callbacks);
         CircuitBreaker {
             shared: Arc::new(SharedBreaker::with_lock(
@@ -392,6 +607,7 @@ impl<W: Window, C: Clock> CircuitBreakerBuilder<W, C> {
                 self.clock,
                 hub,
             )),
+            name,
         }
     }
 }

@@ -4,9 +4,10 @@
 //! ([`StdClock`], [`TokioClock`]), a per-breaker lock ([`StdLock`]), a
 //! cheap-to-clone `Send + Sync` handle ([`CircuitBreaker`]), a named
 //! [`Registry`], and with features: `tokio` (timeouts, a `watch` of the
-//! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]),
-//! `http` and `grpc` (the [`HttpClassifier`] and [`GrpcClassifier`] of
-//! results), `serde`, `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
+//! state, a `broadcast` of events), `tower` ([`CircuitBreakerLayer`]; with
+//! `tokio` also [`RetryLayer`] and [`BulkheadLayer`]), `http` and `grpc`
+//! (the [`HttpClassifier`] and [`GrpcClassifier`] of results), `serde`,
+//! `tracing`, `metrics` ([`BreakerMetrics`]), `dashboard`
 //! ([`dashboard::router`]).
 //!
 //! ```
@@ -25,13 +26,54 @@
 //! # Ok::<(), tripline::ConfigError>(())
 //! ```
 //!
-//! ## Composing with retries and bulkheads (`tokio`)
+//! ## Composing with retries and bulkheads (`tokio`, `tower`)
 //!
-//! Outermost first: retry, then the breaker, then the timeout. Each attempt
-//! is one breaker call, a timeout is a failure the breaker counts, and an
-//! open breaker ends the retries instead of being hammered. A bulkhead goes
-//! inside the breaker when a full bulkhead means "overloaded here" (don't
-//! count it against the backend), which is what `call` below does.
+//! Outermost first: retry, then the breaker, then the bulkhead, then the
+//! timeout.
+//!
+//! - Retry outside the breaker: each attempt is one breaker call, and the
+//!   retry sees the breaker's rejections, so it waits for their
+//!   `retry_after` or gives up ([`OnRejected`](tripline_core::OnRejected))
+//!   instead of hammering an open breaker.
+//! - The bulkhead inside the breaker: a call the breaker rejects takes no
+//!   slot. A full bulkhead means "overloaded here", not "the backend is
+//!   failing": classify it as `Outcome::Ignored` so it does not trip the
+//!   breaker.
+//! - The timeout innermost: it times the backend's work only (not the wait
+//!   for a slot, which `max_wait` bounds), and a timeout is a failure the
+//!   breaker counts.
+//!
+//! As tower layers ([`RetryLayer`], [`CircuitBreakerLayer`],
+//! [`BulkheadLayer`], tower's `timeout`), in one `ServiceBuilder`:
+//!
+//! ```
+//! # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
+//! use std::time::Duration;
+//! use tower::{service_fn, BoxError, ServiceBuilder, ServiceExt};
+//! use tripline::{Backoff, OnRejected, Outcome, RetryPolicy};
+//! use tripline::{AsyncBulkhead, BulkheadLayer, BulkheadServiceError, CircuitBreaker};
+//! use tripline::{CircuitBreakerLayer, RetryLayer, TokioClock};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> Result<(), BoxError> {
+//! let breaker = CircuitBreaker::builder("quotes").clock(TokioClock::new()).build();
+//! let policy = RetryPolicy::new(3, Backoff::exponential(Duration::from_millis(50), 2_000).build()?)?
+//!     .on_rejected(OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(1) });
+//! let not_the_backends_fault = |r: &Result<u32, BulkheadServiceError<BoxError>>| match r {
+//!     Err(BulkheadServiceError::Full(_)) => Outcome::Ignored,
+//!     other => Outcome::of(other),
+//! };
+//! let quotes = ServiceBuilder::new()
+//!     .layer(RetryLayer::new(policy))
+//!     .layer(CircuitBreakerLayer::new(breaker).classify(not_the_backends_fault))
+//!     .layer(BulkheadLayer::new(AsyncBulkhead::new(16)?.max_wait(Duration::from_millis(20))))
+//!     .timeout(Duration::from_secs(2))
+//!     .service(service_fn(|symbol: &'static str| async move { Ok::<u32, BoxError>(symbol.len() as u32) }));
+//!
+//! assert_eq!(quotes.oneshot("ACME").await?, 4);
+//! # Ok(()) }
+//! ```
+//!
+//! The same order with async calls, without tower:
 //!
 //! ```
 //! # mod tripline { pub use tripline_core::*; pub use tripline_std::*; }
@@ -43,7 +85,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! let breaker = CircuitBreaker::builder("quotes").clock(TokioClock::new()).build();
-//! let pool = AsyncBulkhead::new(16);
+//! let pool = AsyncBulkhead::new(16).unwrap();
 //! let policy = RetryPolicy::new(3, Backoff::exponential(Duration::from_millis(50), 2_000).build().unwrap())
 //!     .unwrap()
 //!     .on_rejected(OnRejected::WaitRetryAfter { max_wait: Duration::from_secs(1) });
@@ -62,6 +104,8 @@
 
 #[cfg(feature = "tokio")]
 mod bulkhead;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+mod bulkhead_layer;
 mod classify;
 mod clock;
 #[cfg(feature = "dashboard")]
@@ -80,10 +124,14 @@ mod reading;
 mod registry;
 #[cfg(feature = "tokio")]
 mod retry;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+mod retry_layer;
 mod tally;
 
 #[cfg(feature = "tokio")]
 pub use bulkhead::{AsyncBulkhead, AsyncBulkheadPermit};
+#[cfg(all(feature = "tower", feature = "tokio"))]
+pub use bulkhead_layer::{BulkheadFuture, BulkheadLayer, BulkheadService, BulkheadServiceError};
 #[cfg(feature = "grpc")]
 pub use classify::GrpcClassifier;
 #[cfg(feature = "http")]
@@ -106,7 +154,9 @@ pub use lock::{StdLock, StdMutex};
 pub use observe::{EventFn, Hub};
 #[cfg(feature = "metrics")]
 pub use prometheus::BreakerMetrics;
-pub use registry::{Registry, Snapshot};
+pub use registry::{ConfigMismatch, Registry, Snapshot};
 #[cfg(feature = "tokio")]
 pub use retry::retry_async;
+#[cfg(all(feature = "tower", feature = "tokio"))]
+pub use retry_layer::{RetryFuture, RetryLayer, RetryService};
 pub use tally::PerThreadTally;

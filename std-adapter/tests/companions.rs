@@ -137,7 +137,9 @@ async fn jittered_retries_are_deterministic_for_a_seed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_bulkhead_never_exceeds_its_limit_under_many_tasks() {
-    let bulkhead = AsyncBulkhead::new(3).max_wait(Duration::from_secs(30));
+    let bulkhead = AsyncBulkhead::new(3)
+        .unwrap()
+        .max_wait(Duration::from_secs(30));
     let inside = Arc::new(AtomicU32::new(0));
     let peak = Arc::new(AtomicU32::new(0));
     let tasks: Vec<_> = (0..64)
@@ -170,7 +172,9 @@ async fn the_bulkhead_never_exceeds_its_limit_under_many_tasks() {
 
 #[tokio::test(start_paused = true)]
 async fn bulkhead_slots_come_back_on_drop_abort_and_panic_and_waits_are_bounded() {
-    let bulkhead = AsyncBulkhead::new(1).max_wait(Duration::from_millis(100));
+    let bulkhead = AsyncBulkhead::new(1)
+        .unwrap()
+        .max_wait(Duration::from_millis(100));
 
     let held = bulkhead.try_acquire().expect("a free slot");
     let start = Instant::now();

@@ -296,15 +296,17 @@ fn companions() {
         black_box(attempts.after(b.call(any_result)));
     }
 
-    let bulkhead = Bulkhead::new(any_u32());
-    for _ in 0..any_u32() {
-        let first = bulkhead.try_acquire();
-        let second = bulkhead.try_acquire();
-        black_box(bulkhead.call(any_u32));
-        black_box((bulkhead.in_use(), bulkhead.available(), bulkhead.limit()));
-        black_box(bulkhead.metrics());
-        drop(second);
-        drop(first);
+    black_box(Bulkhead::new(0).err().map(|e| e.as_str()));
+    if let Ok(bulkhead) = Bulkhead::new(any_u32()) {
+        for _ in 0..any_u32() {
+            let first = bulkhead.try_acquire();
+            let second = bulkhead.try_acquire();
+            black_box(bulkhead.call(any_u32));
+            black_box((bulkhead.in_use(), bulkhead.available(), bulkhead.limit()));
+            black_box(bulkhead.metrics());
+            drop(second);
+            drop(first);
+        }
     }
 
     black_box(TimeWindow::<4>::new(any_duration()).map(|w| w.bucket_micros()));
