@@ -81,7 +81,7 @@ pub mod window;
 
 pub use backoff::{Backoff, BackoffError, Jitter};
 pub use breaker::Breaker;
-pub use bulkhead::{Bulkhead, BulkheadFull, BulkheadPermit};
+pub use bulkhead::{Bulkhead, BulkheadError, BulkheadFull, BulkheadPermit};
 pub use clock::{Clock, Instant, MockClock};
 pub use config::{Config, ConfigBuilder, OnCancel};
 pub use error::{ConfigError, TransitionError};
@@ -95,7 +95,7 @@ pub use rate::Rate;
 // `registry::Registry` stays under its module: the facade also re-exports
 // tripline-std's `Registry` at its root.
 pub use registry::RegisterError;
-pub use retry::{Attempts, OnRejected, RetryError, RetryPolicy, Step};
+pub use retry::{Attempts, OnRejected, RetryError, RetryPolicy, RetryState, Step};
 pub use shared::{SharedBreaker, SharedPermit};
 pub use state::{Reason, Rule, State};
 pub use window::{CountWindow, TimeWindow, Window};
