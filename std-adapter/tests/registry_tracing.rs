@@ -4,32 +4,17 @@
 //! thread logs.
 #![cfg(feature = "tracing")]
 
-use std::sync::{Arc, Mutex};
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
+use log_capture::capture;
 
 use tripline_core::Config;
 use tripline_std::Registry;
 
 #[test]
 fn a_config_mismatch_in_get_or_create_is_a_tracing_warning() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("no panic").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let out = Buffer::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
+    let (subscriber, out) = capture(tracing::Level::WARN);
     let strict = Config::builder()
         .consecutive_failures(1)
         .build()
@@ -41,7 +26,7 @@ fn a_config_mismatch_in_get_or_create_is_a_tracing_warning() {
         let kept = registry.get_or_create("ledger", strict);
         assert_eq!(kept.config(), Config::DEFAULT);
     });
-    let text = String::from_utf8(out.0.lock().expect("no panic").clone()).expect("utf-8");
+    let text = out.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].starts_with(" WARN"), "{text}");

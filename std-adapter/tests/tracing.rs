@@ -3,7 +3,11 @@
 //! scoped subscriber is only reliable when no other test thread logs.
 #![cfg(feature = "tracing")]
 
-use std::sync::{Arc, Mutex};
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
+use log_capture::capture;
+
 use std::time::Duration;
 
 use tripline_core::Config;
@@ -11,25 +15,7 @@ use tripline_std::CircuitBreaker;
 
 #[test]
 fn state_changes_and_rejections_become_tracing_events_with_the_name() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("no panic").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let out = Buffer::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
+    let (subscriber, out) = capture(tracing::Level::DEBUG);
     tracing::subscriber::with_default(subscriber, || {
         let b = CircuitBreaker::new(
             "payments",
@@ -42,7 +28,7 @@ fn state_changes_and_rejections_become_tracing_events_with_the_name() {
         let _ = b.call(|| Err::<(), _>(()));
         let _ = b.call(|| Ok::<_, ()>(()));
     });
-    let text = String::from_utf8(out.0.lock().expect("no panic").clone()).expect("utf-8");
+    let text = out.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with(" WARN"), "{text}");

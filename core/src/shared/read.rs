@@ -113,6 +113,9 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// has lock-free paths; otherwise read under the lock (from inside the
     /// breaker's own clock, the default configuration).
     pub fn config(&self) -> Config {
-        self.snapshot(false).config
+        match self.fast.lock_free() {
+            Some(lf) => lf.config,
+            None => L::with(&self.inner, |b| *b.config()).unwrap_or(Config::DEFAULT),
+        }
     }
 }
