@@ -16,7 +16,7 @@ fn poll_once<F: Future>(fut: core::pin::Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-fn tripped(clock: &MockClock, half_open_permits: u32) -> Shared<'_> {
+fn tripped(clock: &MockClock, half_open_permits: u16) -> Shared<'_> {
     let config = Config::builder()
         .consecutive_failures(1)
         .open_duration(Duration::from_secs(1))

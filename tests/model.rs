@@ -77,7 +77,7 @@ fn spec() -> impl Strategy<Value = Spec> {
             let backoff = backoff.map(|(f, max)| (f, max.max(open)));
             (open, backoff, jitter, limit)
         });
-    let probing = (1u32..4, 1u32..4, any::<bool>()).prop_map(|(p, s, c)| (p, s.min(p), c));
+    let probing = (1u16..4, 1u16..4, any::<bool>()).prop_map(|(p, s, c)| (p, s.min(p), c));
     let time_window = prop_oneof![
         3 => Just(None),
         1 => (

@@ -324,7 +324,7 @@ fn open_becomes_half_open_exactly_at_open_until_lazily() {
     assert_eq!(b.state(), State::Closed);
 }
 
-fn half_open_breaker(clock: &MockClock, permits: u32, successes: u32) -> Cb<'_> {
+fn half_open_breaker(clock: &MockClock, permits: u16, successes: u16) -> Cb<'_> {
     let config = cfg(Config::builder()
         .consecutive_failures(1)
         .open_duration(Duration::from_secs(1))

@@ -28,7 +28,7 @@ fn mocked(name: &str, config: Config) -> (Mocked, &'static MockClock) {
 
 #[test]
 fn sixty_four_threads_get_exactly_the_half_open_probes_every_episode() {
-    for permits in [1u32, 3, 7] {
+    for permits in [1u16, 3, 7] {
         let config = Config::builder()
             .consecutive_failures(1)
             .open_duration(Duration::from_secs(1))

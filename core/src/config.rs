@@ -63,8 +63,8 @@ pub struct Config {
     pub(crate) max_open_us: u64,
     pub(crate) jitter_permille: u16,
     pub(crate) jitter_seed: u32,
-    pub(crate) half_open_permits: u32,
-    pub(crate) half_open_successes: u32,
+    pub(crate) half_open_permits: u16,
+    pub(crate) half_open_successes: u16,
     /// `u64::MAX`: no limit.
     pub(crate) half_open_limit_us: u64,
     pub(crate) on_cancel: OnCancel,
@@ -314,7 +314,7 @@ impl ConfigBuilder {
     /// use tripline::Config;
     /// assert!(Config::builder().consecutive_failures(3).half_open_permits(3).build().is_ok());
     /// ```
-    pub const fn half_open_permits(mut self, n: u32) -> Self {
+    pub const fn half_open_permits(mut self, n: u16) -> Self {
         self.c.half_open_permits = n;
         self
     }
@@ -331,7 +331,7 @@ impl ConfigBuilder {
     ///     Err(ConfigError::HalfOpenSuccessesExceedPermits { successes: 3, permits: 2 })
     /// );
     /// ```
-    pub const fn half_open_successes(mut self, n: u32) -> Self {
+    pub const fn half_open_successes(mut self, n: u16) -> Self {
         self.c.half_open_successes = n;
         self
     }

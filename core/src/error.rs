@@ -75,9 +75,9 @@ pub enum ConfigError {
     /// More half-open successes required than probes admitted.
     HalfOpenSuccessesExceedPermits {
         /// The successes required.
-        successes: u32,
+        successes: u16,
         /// The probes admitted.
-        permits: u32,
+        permits: u16,
     },
     /// A zero half-open time limit.
     ZeroHalfOpenTimeLimit,

@@ -18,22 +18,21 @@ pub(crate) struct Machine {
     /// Bumped by every state change and reset. 64 bits: it cannot wrap
     /// into the generation of a permit still held.
     pub(crate) generation: u64,
-    /// Open from the configuration's initial state: the open time starts
-    /// at the first operation, which reads the clock and sets `until`.
-    pub(crate) opens_at_first_reading: bool,
     /// When the current state began.
     pub(crate) entered_at: Instant,
-    /// Open: when it may go half-open. HalfOpen: when the episode times out
-    /// (`MAX`: never). Other states: `MAX`.
+    /// Open: when it may go half-open (`ZERO`: the open time starts at the
+    /// first clock reading, see [`Machine::opens_at_first_reading`]).
+    /// HalfOpen: when the episode times out (`MAX`: never). Other states: `MAX`.
     pub(crate) until: Instant,
     /// The un-jittered open time of the current backoff step.
     pub(crate) backoff_step_us: u64,
     pub(crate) open_attempts: u32,
-    pub(crate) probes_admitted: u32,
-    pub(crate) probe_successes: u32,
+    /// At most the configuration's `half_open_permits`, a `u16`.
+    pub(crate) probes_admitted: u16,
+    pub(crate) probe_successes: u16,
     pub(crate) consecutive_failures: u32,
-    /// Clock readings set aside as glitches (saturating: they are rare).
-    pub(crate) clock_glitches: u32,
+    /// Clock readings set aside as glitches (saturating at 65,535: they are rare).
+    pub(crate) clock_glitches: u16,
     /// MetricsOnly: rules already reported, so each is reported when first reached.
     pub(crate) reported: RuleSet,
     /// The latest instant seen: time never goes backwards here.
@@ -47,9 +46,12 @@ impl Machine {
         Machine {
             state: config.initial_state,
             generation: 0,
-            opens_at_first_reading: starts_open,
             entered_at: Instant::ZERO,
-            until: Instant::MAX,
+            until: if starts_open {
+                Instant::ZERO
+            } else {
+                Instant::MAX
+            },
             backoff_step_us: config.open_us,
             open_attempts: if starts_open { 1 } else { 0 },
             probes_admitted: 0,
@@ -62,13 +64,21 @@ impl Machine {
         }
     }
 
+    /// Open from the configuration's initial state, before any clock
+    /// reading: the first operation starts the open time. Every open time
+    /// that has started ends at least 1 ms after some reading, so an end
+    /// of `ZERO` marks this case alone.
+    pub(crate) const fn opens_at_first_reading(&self) -> bool {
+        matches!(self.state, State::Open) && self.until.as_micros() == 0
+    }
+
     /// The state the due time-driven transitions would leave at `now`, if
     /// one is due: Open → HalfOpen once the open time has passed; HalfOpen →
     /// Open at its deadline, and on to HalfOpen if that open time has passed
     /// too (see [`Machine::timeout_until`]).
     pub(crate) fn pending(&self, config: &Config, now: Instant) -> Option<State> {
         match self.state {
-            State::Open if !self.opens_at_first_reading && now >= self.until => {
+            State::Open if !self.opens_at_first_reading() && now >= self.until => {
                 Some(State::HalfOpen)
             }
             State::HalfOpen if self.half_open_timed_out(now) => {
@@ -110,7 +120,7 @@ impl Machine {
     /// back, and at the time limit the breaker re-opens).
     pub(crate) fn wait_at(&self, config: &Config, now: Instant) -> Option<u64> {
         match self.state {
-            State::Open if self.opens_at_first_reading => Some(config.open_us),
+            State::Open if self.opens_at_first_reading() => Some(config.open_us),
             State::Open => Some(self.until.saturating_micros_since(now)),
             State::ForcedOpen => None,
             State::HalfOpen if self.probes_full(config) => None,
@@ -174,7 +184,7 @@ impl Machine {
                 reopened,
             ),
             Some(to) => (to, self.until, Totals::EMPTY, 0, 0, reopened),
-            None if self.opens_at_first_reading => {
+            None if self.opens_at_first_reading() => {
                 (self.state, now, window, 0, 0, self.open_attempts)
             }
             None => (
@@ -214,7 +224,7 @@ impl Machine {
                 None
             },
             consecutive_failures: streak,
-            probe_successes: probes,
+            probe_successes: u32::from(probes),
             open_attempts,
             duration_sum_us: c.duration_sum_us,
             duration_max_us: c.duration_max_us,

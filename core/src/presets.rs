@@ -132,8 +132,8 @@ struct Params {
     factor_permille: u32,
     cap_us: u64,
     jitter_permille: u16,
-    permits: u32,
-    successes: u32,
+    permits: u16,
+    successes: u16,
     half_open_limit_us: u64,
     track_latency: bool,
 }

@@ -36,7 +36,7 @@ const MAX_PER_TASK: u32 = 1_000;
 const TRIP_AFTER: u32 = 5;
 const OPEN_FOR: Duration = Duration::from_secs(30);
 /// Probes needed (and admitted at once) in half-open.
-const PROBES: u32 = 2;
+const PROBES: u16 = 2;
 /// Responses, or rejections, each phase waits for before moving on.
 const PER_PHASE: u64 = 200;
 /// No single request may take longer than this (none should come close).

@@ -49,8 +49,8 @@ pub struct Spec {
     pub backoff: Option<(u32, u64)>,
     /// (permille, seed)
     pub jitter: Option<(u16, u32)>,
-    pub half_open_permits: u32,
-    pub half_open_successes: u32,
+    pub half_open_permits: u16,
+    pub half_open_successes: u16,
     pub half_open_limit_us: Option<u64>,
     pub count_cancel_as_failure: bool,
     pub initial_state: State,
@@ -570,7 +570,7 @@ impl Model {
             State::Open if self.unanchored => Some(self.step),
             State::Open => Some(self.open_until.saturating_sub(now)),
             State::ForcedOpen => None,
-            State::HalfOpen if self.probes_out >= self.spec.half_open_permits => None,
+            State::HalfOpen if self.probes_out >= u32::from(self.spec.half_open_permits) => None,
             _ => Some(0),
         }
     }
@@ -586,7 +586,7 @@ impl Model {
         let now = self.catch_up(clock);
         let reason = match self.state {
             State::Closed | State::MetricsOnly | State::Disabled => None,
-            State::HalfOpen if self.probes_out < self.spec.half_open_permits => {
+            State::HalfOpen if self.probes_out < u32::from(self.spec.half_open_permits) => {
                 self.probes_out += 1;
                 None
             }
@@ -792,7 +792,7 @@ impl Model {
             }
             State::HalfOpen => {
                 self.probe_successes += 1;
-                if self.probe_successes >= self.spec.half_open_successes {
+                if self.probe_successes >= u32::from(self.spec.half_open_successes) {
                     let now = self.read(clock);
                     self.enter(State::Closed, Reason::ProbesSucceeded, now);
                 }
@@ -1321,7 +1321,7 @@ fn compare<S: Subject>(
         .iter()
         .filter(|(_, p)| p.generation == subject.generation())
         .count() as u32;
-    if model.stored_state() == State::HalfOpen && current > spec.half_open_permits {
+    if model.stored_state() == State::HalfOpen && current > u32::from(spec.half_open_permits) {
         return Err(format!(
             "{at}: {current} probes out, {} permitted",
             spec.half_open_permits

@@ -243,10 +243,9 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     pub(super) fn catch_up(&mut self, now: Option<Instant>) {
         let Some(now) = now else { return };
         match self.m.state {
-            State::Open if self.m.opens_at_first_reading => {
+            State::Open if self.m.opens_at_first_reading() => {
                 // The first open duration exactly, as configured.
                 let m = &mut self.m;
-                m.opens_at_first_reading = false;
                 m.entered_at = now;
                 m.until = now.saturating_add_micros(self.config.open_us);
             }
@@ -300,7 +299,6 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         let m = &mut self.m;
         let from = m.state;
         m.state = to;
-        m.opens_at_first_reading = false;
         m.generation = m.generation.wrapping_add(1);
         m.entered_at = at;
         m.probes_admitted = 0;

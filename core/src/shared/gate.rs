@@ -249,14 +249,12 @@ const fn encode(m: &Machine, t: Totals) -> [u32; VIEW] {
         m.generation,
     ];
     let narrow = [
-        state_bits(m.state) as u32
-            | ((m.reported.bits() as u32) << 8)
-            | ((m.opens_at_first_reading as u32) << 16),
+        state_bits(m.state) as u32 | ((m.reported.bits() as u32) << 8),
         m.open_attempts,
-        m.probes_admitted,
-        m.probe_successes,
+        m.probes_admitted as u32,
+        m.probe_successes as u32,
         m.consecutive_failures,
-        m.clock_glitches,
+        m.clock_glitches as u32,
         t.calls,
         t.failures,
         t.slow,
@@ -296,13 +294,12 @@ fn decode(w: &[u32; VIEW]) -> (Machine, Totals) {
     let machine = Machine {
         state: Word(u64::from(head) & STATE_MASK).state(),
         reported: RuleSet::from_bits((head >> 8) as u8),
-        opens_at_first_reading: head & (1 << 16) != 0,
         generation: wide(15),
         open_attempts: narrow(1),
-        probes_admitted: narrow(2),
-        probe_successes: narrow(3),
+        probes_admitted: narrow(2) as u16,
+        probe_successes: narrow(3) as u16,
         consecutive_failures: narrow(4),
-        clock_glitches: narrow(5),
+        clock_glitches: narrow(5) as u16,
         entered_at: Instant::from_micros(wide(0)),
         until: Instant::from_micros(wide(1)),
         backoff_step_us: wide(2),

@@ -111,23 +111,31 @@ impl Totals {
 ///
 /// Found bit by bit (the quotient has ten bits) with multiplications only:
 /// a Cortex-M0 has no divide instruction, and a division would link the
-/// runtime's division helpers into every firmware that reads metrics.
+/// runtime's division helpers into every firmware that reads metrics. Out
+/// of line: the rates of metrics and of threshold events share one copy.
+// candidate < 1024 and whole < 2³²: every product stays below 2⁴², and
+// part × 1000 below 2⁴².
+#[allow(clippy::arithmetic_side_effects)]
+#[inline(never)]
 const fn permille(part: u32, whole: u32) -> Option<u16> {
     if whole == 0 {
         return None;
     }
-    let target = (part as u64).saturating_mul(1000);
-    let mut q: u64 = 0;
-    let mut bit: u64 = 512;
+    if part >= whole {
+        return Some(1000);
+    }
+    let target = part as u64 * 1000;
+    let mut q: u32 = 0;
+    let mut bit: u32 = 512;
     while bit > 0 {
         let candidate = q | bit;
-        // candidate < 1024 and whole < 2³²: the product stays below 2⁴².
-        if candidate.saturating_mul(whole as u64) <= target {
+        if candidate as u64 * whole as u64 <= target {
             q = candidate;
         }
         bit >>= 1;
     }
-    Some(if q > 1000 { 1000 } else { q as u16 })
+    // part < whole: q < 1000.
+    Some(q as u16)
 }
 
 /// The memory a breaker computes its rates from.

@@ -299,7 +299,7 @@ fn half_open_exactly_at_open_until() -> Result<()> {
     ensure_eq(b.retry_after(), Some(Duration::ZERO))
 }
 
-fn half_open(clock: &MockClock, permits: u32, successes: u32) -> Result<Counted<'_>> {
+fn half_open(clock: &MockClock, permits: u16, successes: u16) -> Result<Counted<'_>> {
     let config = Config::builder()
         .consecutive_failures(1)
         .open_duration(secs(1))
