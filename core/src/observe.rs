@@ -206,7 +206,8 @@ impl Interest {
 /// events are delivered after its lock is released, in one order for all
 /// threads: an observer may call back into the breaker (the nested
 /// operation's events follow the current ones), and while one thread
-/// delivers, events of other threads' operations join its batch.
+/// delivers, events of other threads' operations wait behind the ones it
+/// delivers, and it delivers them too.
 ///
 /// ```
 /// # mod tripline { pub use tripline_core::*; }
@@ -250,15 +251,6 @@ pub trait Observer {
     fn on_event(&self, event: &Event) {
         let _ = event;
     }
-
-    /// Called with the events of one or more operations, in order; by
-    /// default `on_event` for each. Override it to deliver a batch to several
-    /// sinks so that one sink's panic does not keep the others from the rest.
-    fn on_events(&self, events: &[Event]) {
-        for event in events {
-            self.on_event(event);
-        }
-    }
 }
 
 /// Where a breaker's events go: any [`Observer`], or `()` for nowhere.
@@ -287,8 +279,6 @@ pub trait Sink: sealed::Sealed {
     fn interest(&self) -> Interest;
     /// One wanted event.
     fn on_event(&self, event: &Event);
-    /// The events of one or more operations, in order.
-    fn on_events(&self, events: &[Event]);
 }
 
 impl<T: Observer> Sink for T {
@@ -302,9 +292,6 @@ impl<T: Observer> Sink for T {
     fn on_event(&self, event: &Event) {
         Observer::on_event(self, event);
     }
-    fn on_events(&self, events: &[Event]) {
-        Observer::on_events(self, events);
-    }
 }
 
 /// No observer: nothing is built, queued or delivered.
@@ -317,8 +304,6 @@ impl Sink for () {
     }
     #[inline]
     fn on_event(&self, _: &Event) {}
-    #[inline]
-    fn on_events(&self, _: &[Event]) {}
 }
 
 mod sealed {
@@ -334,8 +319,5 @@ impl<O: Observer + ?Sized> Observer for &O {
     }
     fn on_event(&self, event: &Event) {
         (**self).on_event(event);
-    }
-    fn on_events(&self, events: &[Event]) {
-        (**self).on_events(events);
     }
 }

@@ -159,17 +159,7 @@ impl Observer for Hub {
     }
 
     fn on_event(&self, event: &Event) {
-        self.on_events(core::slice::from_ref(event));
-    }
-
-    fn on_events(&self, events: &[Event]) {
-        let mut first = None;
-        for event in events {
-            if let Some(panic) = self.serve(event) {
-                first.get_or_insert(panic);
-            }
-        }
-        if let Some(panic) = first {
+        if let Some(panic) = self.serve(event) {
             resume_unwind(panic);
         }
     }

@@ -38,8 +38,6 @@ use core::cell::RefCell;
 use core::ops::Deref;
 use core::time::Duration;
 
-use queue::Batch;
-
 pub use fast::{FastPath, LockFree, Locked};
 pub use permit::{BreakerRef, SharedPermit};
 pub use queue::{EventQueue, Queue};
@@ -257,11 +255,11 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     // ----- the locked path -------------------------------------------------
 
     /// Runs `op` on the breaker under the lock, publishes the result, and
-    /// claims the events to deliver.
+    /// says whether this thread is now the one to deliver events.
     fn locked<R>(
         &self,
         op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
-    ) -> Result<(R, Option<Batch>), Busy> {
+    ) -> Result<(R, bool), Busy> {
         let interest = self.observer.interest();
         L::with(&self.inner, |b| {
             b.observer().set_interest(interest);
@@ -280,35 +278,31 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
                 lf.gate
                     .publish(m, b.success_is_noop(), b.window_totals(m.latest));
             }
-            let batch = if O::ENABLED {
-                b.observer().claim()
-            } else {
-                None
-            };
-            (r, batch)
+            let claimed = O::ENABLED && b.observer().claim();
+            (r, claimed)
         })
         .ok_or(Busy)
     }
 
-    /// Delivers `batch`, then whatever other operations queued meanwhile,
-    /// until nothing waits. If an observer panics, the rest waits for the
+    /// If `claimed`: delivers the waiting events one at a time, each taken
+    /// out under the lock, until none waits (events of other threads'
+    /// operations included). If an observer panics, the rest waits for the
     /// next operation.
-    fn deliver(&self, batch: Option<Batch>) {
+    fn deliver(&self, claimed: bool) {
         struct Abandon<'a, W, O: Sink, L: LockKind>(&'a L::Lock<Inner<W, O>>);
         impl<W, O: Sink, L: LockKind> Drop for Abandon<'_, W, O, L> {
             fn drop(&mut self) {
                 let _ = L::with(self.0, |b| b.observer().abandon());
             }
         }
-        let Some(mut batch) = batch else { return };
+        if !claimed {
+            return;
+        }
         let abandon = Abandon::<W, O, L>(&self.inner);
-        loop {
-            self.observer.on_events(&batch);
-            match L::with(&self.inner, |b| b.observer().next_batch()) {
-                Some(Some(next)) => batch = next,
-                Some(None) => break,
-                None => return,
-            }
+        // `None` from the lock: re-entered, which only the breaker's own
+        // clock could do; the next operation delivers.
+        while let Some(Some(event)) = L::with(&self.inner, |b| b.observer().pop()) {
+            self.observer.on_event(&event);
         }
         core::mem::forget(abandon);
     }
@@ -318,8 +312,8 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         &self,
         op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
     ) -> Result<R, Busy> {
-        let (r, batch) = self.locked(op)?;
-        self.deliver(batch);
+        let (r, claimed) = self.locked(op)?;
+        self.deliver(claimed);
         Ok(r)
     }
 
@@ -368,12 +362,12 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         let Some(permit) = slot.as_ref() else {
             return Ok(Recorded::Stale);
         };
-        let (r, batch) = self.locked(|b, now| match outcome {
+        let (r, claimed) = self.locked(|b, now| match outcome {
             Some(outcome) => b.record_at(permit, outcome, now),
             None => b.cancel_at(permit, now),
         })?;
         *slot = None;
-        self.deliver(batch);
+        self.deliver(claimed);
         Ok(r)
     }
 
@@ -439,14 +433,14 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     #[inline(never)]
     fn acquire_locked<B: Deref<Target = Self>>(breaker: B) -> Result<SharedPermit<B>, Rejected> {
         match breaker.locked(|b, now| b.acquire_at(now)) {
-            Ok((Ok(permit), batch)) => {
+            Ok((Ok(permit), claimed)) => {
                 // Guarded before any observer runs: a panicking one cancels it.
                 let guarded = SharedPermit::new(breaker, permit);
-                guarded.breaker().deliver(batch);
+                guarded.breaker().deliver(claimed);
                 Ok(guarded)
             }
-            Ok((Err(rejected), batch)) => {
-                breaker.deliver(batch);
+            Ok((Err(rejected), claimed)) => {
+                breaker.deliver(claimed);
                 Err(rejected)
             }
             Err(Busy) => {

@@ -16,14 +16,14 @@ pub trait Queue: Sink {
     /// Sets which events to keep, before each operation.
     #[doc(hidden)]
     fn set_interest(&self, interest: Interest);
-    /// If no thread is delivering and events wait: takes them, and the
-    /// caller becomes the one delivering.
+    /// Whether the caller becomes the one delivering: no thread is, and
+    /// events wait.
     #[doc(hidden)]
-    fn claim(&self) -> Option<Batch>;
-    /// For the thread delivering: the next batch, or `None` (and delivery
-    /// ends) when nothing waits.
+    fn claim(&self) -> bool;
+    /// For the thread delivering: the oldest waiting event, or `None` (and
+    /// delivery ends) when nothing waits.
     #[doc(hidden)]
-    fn next_batch(&self) -> Option<Batch>;
+    fn pop(&self) -> Option<Event>;
     /// Delivery ended without finishing (an observer panicked): the next
     /// operation's thread takes over what waits.
     #[doc(hidden)]
@@ -36,11 +36,11 @@ impl Queue for () {
     #[inline]
     fn set_interest(&self, _: Interest) {}
     #[inline]
-    fn claim(&self) -> Option<Batch> {
-        None
+    fn claim(&self) -> bool {
+        false
     }
     #[inline]
-    fn next_batch(&self) -> Option<Batch> {
+    fn pop(&self) -> Option<Event> {
         None
     }
     #[inline]
@@ -53,11 +53,19 @@ impl Queue for EventQueue {
     fn set_interest(&self, interest: Interest) {
         self.interest.set(interest);
     }
-    fn claim(&self) -> Option<Batch> {
-        EventQueue::claim(self)
+    fn claim(&self) -> bool {
+        if self.delivering.get() || self.is_empty() {
+            return false;
+        }
+        self.delivering.set(true);
+        true
     }
-    fn next_batch(&self) -> Option<Batch> {
-        EventQueue::next_batch(self)
+    fn pop(&self) -> Option<Event> {
+        let event = self.take_oldest();
+        if event.is_none() {
+            self.delivering.set(false);
+        }
+        event
     }
     fn abandon(&self) {
         self.delivering.set(false);
@@ -69,15 +77,12 @@ impl Queue for EventQueue {
 /// accumulate only while another thread is delivering.
 pub(crate) const QUEUE: usize = 8;
 
-/// A batch taken out of the queue: its events, then a [`Event::Dropped`] if
-/// any were left out.
-pub type Batch = heapless::Vec<Event, { QUEUE + 1 }>;
-
 /// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker):
 /// it holds events until the lock is released. Not used directly.
 ///
 /// When full, it keeps every state change (merging consecutive ones, so the
-/// last state is always reported) and leaves out other events, counting them.
+/// last state is always reported) and leaves out other events, counting
+/// them in one [`Event::Dropped`] delivered after what waits.
 #[derive(Debug)]
 pub struct EventQueue {
     events: [Cell<Option<Event>>; QUEUE],
@@ -100,43 +105,26 @@ impl EventQueue {
         }
     }
 
-    /// If no thread is delivering and events wait: takes them, and the
-    /// caller becomes the one delivering.
-    pub(crate) fn claim(&self) -> Option<Batch> {
-        if self.delivering.get() || self.is_empty() {
-            return None;
-        }
-        self.delivering.set(true);
-        Some(self.take_all())
-    }
-
-    /// For the thread delivering: the next batch, or `None` (and delivery
-    /// ends) when nothing waits.
-    pub(crate) fn next_batch(&self) -> Option<Batch> {
-        if self.is_empty() {
-            self.delivering.set(false);
-            return None;
-        }
-        Some(self.take_all())
-    }
-
     fn is_empty(&self) -> bool {
         self.len.get() == 0 && self.dropped.get() == 0
     }
 
-    fn take_all(&self) -> Batch {
-        let len = self.len.replace(0);
-        let mut batch = Batch::new();
-        for slot in self.events.iter().take(len) {
-            if let Some(event) = slot.take() {
-                let _ = batch.push(event);
+    /// The oldest event, moving the others up; once none is left, the
+    /// count of those left out, if any.
+    fn take_oldest(&self) -> Option<Event> {
+        let len = self.len.get();
+        if len == 0 {
+            let count = self.dropped.replace(0);
+            return (count > 0).then_some(Event::Dropped { count });
+        }
+        let first = self.events.first().and_then(Cell::take);
+        for w in self.events.windows(2).take(len.saturating_sub(1)) {
+            if let [a, b] = w {
+                a.set(b.take());
             }
         }
-        let count = self.dropped.replace(0);
-        if count > 0 {
-            let _ = batch.push(Event::Dropped { count });
-        }
-        batch
+        self.len.set(len.saturating_sub(1));
+        first
     }
 
     fn push(&self, event: Event) {
