@@ -7,7 +7,7 @@
 //! lock from the published copy.
 
 use crate::policy::{self, RuleSet};
-use crate::tally::Counts;
+use crate::tally::{Count, Counts};
 use crate::window::Totals;
 use crate::{Config, Instant, Metrics, State};
 
@@ -152,15 +152,17 @@ impl Machine {
         }
     }
 
-    /// The metrics at `now`, with `window` the window's totals and `extra`
-    /// the counts kept outside the machine (a shared breaker's tally).
+    /// The metrics at `now`, with `window` the window's totals and
+    /// `outside` what a shared breaker counted outside the machine (its
+    /// tally; `()` for none). Built in one expression, so that a caller's
+    /// `Metrics` is written in place, not copied.
     pub(crate) fn metrics_at(
         &self,
         config: &Config,
         min_calls: u32,
         window: Totals,
-        extra: Counts,
         now: Instant,
+        outside: &impl Outside,
     ) -> Metrics {
         // A due transition is reported as done: the state entered, its start,
         // and the empty window and streak it starts with.
@@ -197,20 +199,21 @@ impl Machine {
             ),
         };
         let gated = window.calls >= min_calls;
-        let c = self.counts.merge(extra);
+        let c = &self.counts;
+        let plus = |inside: u64, count: Count| inside.wrapping_add(outside.count(count));
         Metrics {
             state,
             generation: self.generation,
             time_in_state_us: now.saturating_micros_since(entered_at),
-            permitted: c.permitted,
-            rejected: c.rejected,
-            successes: c.successes,
-            failures: c.failures,
+            permitted: plus(c.permitted, Count::Permitted),
+            rejected: plus(c.rejected, Count::Rejected),
+            successes: plus(c.successes, Count::Success),
+            failures: plus(c.failures, Count::Failure),
             slow_successes: c.slow_successes,
             slow_failures: c.slow_failures,
-            ignored: c.ignored,
-            cancelled: c.cancelled,
-            stale: c.stale,
+            ignored: plus(c.ignored, Count::Ignored),
+            cancelled: plus(c.cancelled, Count::Cancelled),
+            stale: plus(c.stale, Count::Stale),
             clock_glitches: u64::from(self.clock_glitches),
             window,
             failure_rate_permille: if gated {
@@ -226,8 +229,51 @@ impl Machine {
             consecutive_failures: streak,
             probe_successes: u32::from(probes),
             open_attempts,
-            duration_sum_us: c.duration_sum_us,
-            duration_max_us: c.duration_max_us,
+            duration_sum_us: c.duration_sum_us.saturating_add(outside.duration_sum_us()),
+            duration_max_us: c.duration_max_us.max(outside.duration_max_us()),
         }
+    }
+}
+
+/// Counts a shared breaker keeps outside its machine, which its metrics
+/// include: the lock-free paths' tally, or refused re-entries.
+pub(crate) trait Outside {
+    /// The calls of `count` counted outside.
+    fn count(&self, count: Count) -> u64;
+    /// The sum of the durations counted outside.
+    fn duration_sum_us(&self) -> u64 {
+        0
+    }
+    /// The longest duration counted outside.
+    fn duration_max_us(&self) -> u64 {
+        0
+    }
+}
+
+/// Nothing outside: a breaker used through `&mut`.
+impl Outside for () {
+    fn count(&self, _: Count) -> u64 {
+        0
+    }
+}
+
+/// A tally read.
+impl Outside for Counts {
+    fn count(&self, count: Count) -> u64 {
+        match count {
+            Count::Permitted => self.permitted,
+            Count::Rejected => self.rejected,
+            Count::Success => self.successes,
+            Count::Failure => self.failures,
+            Count::Ignored => self.ignored,
+            Count::Cancelled => self.cancelled,
+            Count::Stale => self.stale,
+        }
+    }
+    fn duration_sum_us(&self) -> u64 {
+        self.duration_sum_us
+    }
+    fn duration_max_us(&self) -> u64 {
+        self.duration_max_us
     }
 }

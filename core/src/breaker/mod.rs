@@ -342,13 +342,8 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     pub fn metrics(&self) -> Metrics {
         let now = self.peek_now();
         let window = self.window.totals(now);
-        self.m.metrics_at(
-            &self.config,
-            min_calls::<W>(&self.config),
-            window,
-            crate::tally::Counts::ZERO,
-            now,
-        )
+        self.m
+            .metrics_at(&self.config, min_calls::<W>(&self.config), window, now, &())
     }
 
     /// The current time for `&self` reads, without remembering it.

@@ -6,6 +6,7 @@
 use portable_atomic::{AtomicU32, Ordering};
 
 use super::gate::Gate;
+use crate::machine::Outside;
 use crate::tally::{AtomicTally, Count, Counts, Tally};
 use crate::Config;
 
@@ -36,7 +37,11 @@ pub trait FastPath: Sized + sealed::Sealed {
     fn count_busy_rejection(&self);
     /// What was counted outside the lock.
     #[doc(hidden)]
-    fn counts(&self) -> Counts;
+    #[allow(private_bounds)]
+    type Outside: Outside;
+    /// Reads what was counted outside the lock.
+    #[doc(hidden)]
+    fn outside(&self) -> Self::Outside;
 }
 
 /// The lock-free paths' state: what the lock holder published, where they
@@ -88,7 +93,8 @@ impl<T: Tally> FastPath for LockFree<T> {
         self.tally.add(Count::Rejected);
     }
 
-    fn counts(&self) -> Counts {
+    type Outside = Counts;
+    fn outside(&self) -> Counts {
         self.tally.read()
     }
 }
@@ -140,10 +146,23 @@ impl FastPath for Locked {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1));
     }
 
-    fn counts(&self) -> Counts {
-        Counts {
-            rejected: u64::from(self.busy_rejections.load(Ordering::Relaxed)),
-            ..Counts::ZERO
+    type Outside = BusyRejections;
+    fn outside(&self) -> BusyRejections {
+        BusyRejections(self.busy_rejections.load(Ordering::Relaxed))
+    }
+}
+
+/// What [`Locked`] counts outside the lock: calls refused because it was
+/// re-entered, counted as rejections.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct BusyRejections(u32);
+
+impl Outside for BusyRejections {
+    fn count(&self, count: Count) -> u64 {
+        match count {
+            Count::Rejected => u64::from(self.0),
+            _ => 0,
         }
     }
 }

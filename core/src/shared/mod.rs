@@ -70,6 +70,19 @@ pub trait LockKind {
     fn new<T>(value: T) -> Self::Lock<T>;
     /// Runs `f` with exclusive access, or returns `None` if re-entered.
     fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R>;
+
+    /// Runs `f` with exclusive access, or `busy` if re-entered. The same
+    /// as [`with`](LockKind::with) but for the `Option`, which a lock kind
+    /// may override so that a large result is built where the caller wants
+    /// it, not copied out of an `Option` (reads of metrics use it).
+    #[inline(always)]
+    fn with_or<T, R>(
+        lock: &Self::Lock<T>,
+        f: impl FnOnce(&mut T) -> R,
+        busy: impl FnOnce() -> R,
+    ) -> R {
+        Self::with(lock, f).unwrap_or_else(busy)
+    }
 }
 
 /// What the critical-section lock keeps outside it: the lock-free paths
@@ -100,6 +113,18 @@ impl LockKind for CriticalSectionLock {
         critical_section::with(|cs| {
             let mut value = lock.borrow(cs).try_borrow_mut().ok()?;
             Some(f(&mut value))
+        })
+    }
+
+    #[inline(always)]
+    fn with_or<T, R>(
+        lock: &Self::Lock<T>,
+        f: impl FnOnce(&mut T) -> R,
+        busy: impl FnOnce() -> R,
+    ) -> R {
+        critical_section::with(|cs| match lock.borrow(cs).try_borrow_mut() {
+            Ok(mut value) => f(&mut value),
+            Err(_) => busy(),
         })
     }
 }

@@ -4,7 +4,7 @@
 use core::cell::Cell;
 
 use crate::observe::{Event, Interest, Observer, Sink};
-use crate::State;
+use crate::{Instant, Reason, RejectReason, Rejected, Rule, State};
 
 /// Where a shared breaker's events wait, inside its lock, for delivery:
 /// an [`EventQueue`] for an observer, nothing (`()`) without one. Chosen by
@@ -77,31 +77,175 @@ impl Queue for EventQueue {
 /// accumulate only while another thread is delivering.
 pub(crate) const QUEUE: usize = 8;
 
+/// An event as it waits in the queue: [`Event`] without what a queued
+/// event never has (a breaker name, [`Event::Dropped`]) and with its
+/// optional values flattened, so that it takes 16 bytes instead of 32 on
+/// 32-bit chips and 40 on 64-bit ones.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Changed {
+        from: State,
+        to: State,
+        reason: Reason,
+        at: Instant,
+    },
+    Threshold {
+        rule: Rule,
+        value: u32,
+        threshold: u32,
+    },
+    Rejected {
+        reason: RejectReason,
+        known: bool,
+        retry_after_us: u64,
+    },
+    Success {
+        timed: bool,
+        slow: bool,
+        duration_us: u64,
+    },
+    Failure {
+        timed: bool,
+        slow: bool,
+        duration_us: u64,
+    },
+    Ignored,
+    Cancelled,
+    Stale,
+    Reset {
+        at: Instant,
+    },
+}
+
+const _: () = assert!(core::mem::size_of::<Option<Slot>>() == 16);
+
+impl Slot {
+    /// The slot for `event`; `None` for what is never queued (a report of
+    /// dropped events, an event kind this queue does not know).
+    fn of(event: &Event) -> Option<Slot> {
+        Some(match *event {
+            Event::StateChanged {
+                from,
+                to,
+                reason,
+                at,
+            } => Slot::Changed {
+                from,
+                to,
+                reason,
+                at,
+            },
+            Event::ThresholdExceeded {
+                rule,
+                value,
+                threshold,
+            } => Slot::Threshold {
+                rule,
+                value,
+                threshold,
+            },
+            Event::Rejected(r) => Slot::Rejected {
+                reason: r.reason(),
+                known: r.retry_after_micros().is_some(),
+                retry_after_us: r.retry_after_micros().unwrap_or(0),
+            },
+            Event::Success { duration_us, slow } => Slot::Success {
+                timed: duration_us.is_some(),
+                slow,
+                duration_us: duration_us.unwrap_or(0),
+            },
+            Event::Failure { duration_us, slow } => Slot::Failure {
+                timed: duration_us.is_some(),
+                slow,
+                duration_us: duration_us.unwrap_or(0),
+            },
+            Event::Ignored => Slot::Ignored,
+            Event::Cancelled => Slot::Cancelled,
+            Event::Stale => Slot::Stale,
+            Event::Reset { at } => Slot::Reset { at },
+            Event::Dropped { .. } => return None,
+        })
+    }
+
+    /// The event this slot holds.
+    fn event(self) -> Event {
+        let timed = |timed: bool, us: u64| if timed { Some(us) } else { None };
+        match self {
+            Slot::Changed {
+                from,
+                to,
+                reason,
+                at,
+            } => Event::StateChanged {
+                from,
+                to,
+                reason,
+                at,
+            },
+            Slot::Threshold {
+                rule,
+                value,
+                threshold,
+            } => Event::ThresholdExceeded {
+                rule,
+                value,
+                threshold,
+            },
+            Slot::Rejected {
+                reason,
+                known,
+                retry_after_us,
+            } => Event::Rejected(Rejected::new(reason, timed(known, retry_after_us))),
+            Slot::Success {
+                timed: t,
+                slow,
+                duration_us,
+            } => Event::Success {
+                duration_us: timed(t, duration_us),
+                slow,
+            },
+            Slot::Failure {
+                timed: t,
+                slow,
+                duration_us,
+            } => Event::Failure {
+                duration_us: timed(t, duration_us),
+                slow,
+            },
+            Slot::Ignored => Event::Ignored,
+            Slot::Cancelled => Event::Cancelled,
+            Slot::Stale => Event::Stale,
+            Slot::Reset { at } => Event::Reset { at },
+        }
+    }
+}
+
 /// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker):
 /// it holds events until the lock is released. Not used directly.
 ///
-/// When full, it keeps every state change (merging consecutive ones, so the
-/// last state is always reported) and leaves out other events, counting
-/// them in one [`Event::Dropped`] delivered after what waits.
+/// When full, it keeps every state change (one arriving then takes the
+/// last slot, merged with the state change there: A→B then B→C reads as
+/// A→C) and leaves out other events, counting them in one
+/// [`Event::Dropped`] delivered after what waits.
 #[derive(Debug)]
 pub struct EventQueue {
-    events: [Cell<Option<Event>>; QUEUE],
-    len: Cell<usize>,
-    dropped: Cell<u32>,
-    /// What the shared breaker's observer wants, set before each operation.
-    interest: Cell<Interest>,
+    slots: [Cell<Option<Slot>>; QUEUE],
+    len: Cell<u8>,
     /// A thread is delivering; new events wait for it.
     delivering: Cell<bool>,
+    /// What the shared breaker's observer wants, set before each operation.
+    interest: Cell<Interest>,
+    dropped: Cell<u32>,
 }
 
 impl EventQueue {
     pub(crate) const fn new() -> Self {
         EventQueue {
-            events: [const { Cell::new(None) }; QUEUE],
+            slots: [const { Cell::new(None) }; QUEUE],
             len: Cell::new(0),
-            dropped: Cell::new(0),
-            interest: Cell::new(Interest::NONE),
             delivering: Cell::new(false),
+            interest: Cell::new(Interest::NONE),
+            dropped: Cell::new(0),
         }
     }
 
@@ -109,77 +253,61 @@ impl EventQueue {
         self.len.get() == 0 && self.dropped.get() == 0
     }
 
+    fn count_dropped(&self) {
+        self.dropped.set(self.dropped.get().saturating_add(1));
+    }
+
     /// The oldest event, moving the others up; once none is left, the
     /// count of those left out, if any.
     fn take_oldest(&self) -> Option<Event> {
-        let len = self.len.get();
+        let len = usize::from(self.len.get());
         if len == 0 {
             let count = self.dropped.replace(0);
             return (count > 0).then_some(Event::Dropped { count });
         }
-        let first = self.events.first().and_then(Cell::take);
-        for w in self.events.windows(2).take(len.saturating_sub(1)) {
+        let first = self.slots.first().and_then(Cell::take);
+        for w in self.slots.windows(2).take(len.saturating_sub(1)) {
             if let [a, b] = w {
                 a.set(b.take());
             }
         }
-        self.len.set(len.saturating_sub(1));
-        first
+        self.len.set(self.len.get().saturating_sub(1));
+        first.map(Slot::event)
     }
 
-    fn push(&self, event: Event) {
+    fn push(&self, event: &Event) {
+        let Some(slot) = Slot::of(event) else { return };
         let len = self.len.get();
-        if let Some(slot) = self.events.get(len) {
-            slot.set(Some(event));
+        if let Some(free) = self.slots.get(usize::from(len)) {
+            free.set(Some(slot));
             // A slot exists at `len`, so len < QUEUE: the add never saturates.
             self.len.set(len.saturating_add(1));
-        } else if let Event::StateChanged { .. } = event {
-            self.keep_state_change(event);
-        } else {
-            self.dropped.set(self.dropped.get().saturating_add(1));
+            return;
         }
-    }
-
-    /// Full, and a state change arrives: make room by leaving out the
-    /// oldest event that is not one, or merge it into the last state change.
-    fn keep_state_change(&self, event: Event) {
-        let len = self.len.get();
-        let other = self
-            .events
-            .iter()
-            .take(len)
-            .position(|slot| !matches!(slot.get(), Some(Event::StateChanged { .. })));
-        if let Some(i) = other {
-            for w in i..len.saturating_sub(1) {
-                if let (Some(a), Some(b)) =
-                    (self.events.get(w), self.events.get(w.saturating_add(1)))
-                {
-                    a.set(b.get());
+        let Slot::Changed { to, reason, at, .. } = slot else {
+            self.count_dropped();
+            return;
+        };
+        // Full, and a state change arrives: it takes the last slot.
+        if let Some(last) = self.slots.last() {
+            let from = match last.get() {
+                // A→B then B→C reads as A→C.
+                Some(Slot::Changed { from, .. }) => from,
+                _ => {
+                    self.count_dropped();
+                    match slot {
+                        Slot::Changed { from, .. } => from,
+                        _ => to,
+                    }
                 }
-            }
-            if let Some(last) = self.events.get(len.saturating_sub(1)) {
-                last.set(Some(event));
-            }
-            self.dropped.set(self.dropped.get().saturating_add(1));
-        } else if let Some(last) = self.events.get(len.saturating_sub(1)) {
-            // Every slot holds a state change: A→B then B→C reads as A→C.
-            if let (
-                Some(Event::StateChanged { from, .. }),
-                Event::StateChanged { to, reason, at, .. },
-            ) = (last.get(), event)
-            {
-                last.set(Some(merged(from, to, reason, at)));
-            }
+            };
+            last.set(Some(Slot::Changed {
+                from,
+                to,
+                reason,
+                at,
+            }));
         }
-    }
-}
-
-fn merged(from: State, to: State, reason: crate::Reason, at: crate::Instant) -> Event {
-    Event::StateChanged {
-        from,
-        to,
-        reason,
-        at,
     }
 }
 
@@ -189,6 +317,6 @@ impl Observer for EventQueue {
     }
 
     fn on_event(&self, event: &Event) {
-        self.push(*event);
+        self.push(event);
     }
 }

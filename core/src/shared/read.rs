@@ -9,65 +9,51 @@ use crate::observe::Sink;
 use crate::window::{Totals, Window};
 use crate::{Clock, Config, Instant, Metrics, State};
 
-/// What a read computes from: the machine, the window's totals, the
-/// configuration and the time.
-struct Snapshot {
-    m: Machine,
-    window: Totals,
-    config: Config,
-    now: Instant,
-}
+/// A breaker as just built, for a read that finds nothing published and
+/// the lock re-entered: a `static`, so reads borrow it instead of building one.
+static FRESH: Machine = Machine::new(&Config::DEFAULT);
 
 impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
-    /// What was last published, or, where nothing is published (a locked
-    /// lock kind, a breaker not used yet, writes that kept overlapping the
-    /// read, or `fresh_window` with a time window, whose buckets age), what
-    /// the lock holds now.
-    fn snapshot(&self, fresh_window: bool) -> Snapshot {
+    /// Computes a read from the machine, the window's totals, the
+    /// configuration and the time: from what was last published, or, where
+    /// nothing is (a locked lock kind, a breaker not used yet, writes that
+    /// kept overlapping the read, or `fresh_window` with a time window,
+    /// whose buckets age), under the lock from what it holds, copying
+    /// nothing. The clock is read first, outside the lock; the time used is
+    /// never earlier than the latest the breaker has seen.
+    #[inline(always)]
+    fn view<R>(
+        &self,
+        fresh_window: bool,
+        f: impl Fn(&Machine, Totals, &Config, Instant) -> R,
+    ) -> R {
+        let t = self.clock.now();
         let published = self.fast.lock_free();
         if let Some(lf) = published.filter(|_| !(fresh_window && W::NEEDS_CLOCK)) {
             if let Some((m, window)) = lf.gate.read() {
-                let now = self.clock.now().max(m.latest).max(lf.gate.latest());
-                return Snapshot {
-                    m,
-                    window,
-                    config: lf.config,
-                    now,
-                };
+                let now = t.max(m.latest).max(lf.gate.latest());
+                return f(&m, window, &lf.config, now);
             }
         }
-        let latest = published.map_or(Instant::ZERO, |lf| lf.gate.latest());
-        let locked = L::with(&self.inner, |b| {
-            let m = *b.machine();
-            let now = self.clock.now().max(m.latest).max(latest);
-            Snapshot {
-                m,
-                window: b.window_totals(now),
-                config: *b.config(),
-                now,
-            }
-        });
-        match (locked, published) {
-            (Some(s), _) => s,
+        let t = published.map_or(t, |lf| t.max(lf.gate.latest()));
+        L::with_or(
+            &self.inner,
+            |b| {
+                let m = b.machine();
+                let now = t.max(m.latest);
+                f(m, b.window_totals(now), b.config(), now)
+            },
             // Re-entered (from inside the breaker's own clock, the only code
             // that runs in its lock): the last published view, as it reads;
             // with nothing published, a breaker as just built.
-            (None, Some(lf)) => {
-                let (m, window) = lf.gate.read_any();
-                Snapshot {
-                    m,
-                    window,
-                    config: lf.config,
-                    now: m.latest,
+            || match published {
+                Some(lf) => {
+                    let (m, window) = lf.gate.read_any();
+                    f(&m, window, &lf.config, m.latest)
                 }
-            }
-            (None, None) => Snapshot {
-                m: Machine::new(&Config::DEFAULT),
-                window: Totals::EMPTY,
-                config: Config::DEFAULT,
-                now: Instant::ZERO,
+                None => f(&FRESH, Totals::EMPTY, &Config::DEFAULT, Instant::ZERO),
             },
-        }
+        )
     }
 
     /// [`Breaker::state`](crate::Breaker::state), without the lock.
@@ -78,8 +64,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
                 s => return s,
             }
         }
-        let s = self.snapshot(false);
-        s.m.state_at(&s.config, s.now)
+        self.view(false, |m, _, config, now| m.state_at(config, now))
     }
 
     /// [`Breaker::metrics`](crate::Breaker::metrics), without the lock for a count window. Counts
@@ -87,10 +72,12 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// time window's totals change as time passes, so with one the lock is
     /// taken for as long as it takes to read them.
     pub fn metrics(&self) -> Metrics {
-        let s = self.snapshot(true);
-        let extra = self.fast.counts();
-        let min_calls = crate::breaker::min_calls::<W>(&s.config);
-        s.m.metrics_at(&s.config, min_calls, s.window, extra, s.now)
+        self.view(true, |m, window, config, now| {
+            let min_calls = crate::breaker::min_calls::<W>(config);
+            // Read after the machine, as the lock holder publishes it.
+            let outside = self.fast.outside();
+            m.metrics_at(config, min_calls, window, now, &outside)
+        })
     }
 
     /// [`Breaker::retry_after`](crate::Breaker::retry_after), without the lock.
@@ -100,13 +87,12 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
 
     /// [`Breaker::retry_after_micros`](crate::Breaker::retry_after_micros), without the lock.
     pub fn retry_after_micros(&self) -> Option<u64> {
-        let s = self.snapshot(false);
-        s.m.retry_after_at(&s.config, s.now)
+        self.view(false, |m, _, config, now| m.retry_after_at(config, now))
     }
 
     /// [`Breaker::generation`](crate::Breaker::generation), without the lock.
     pub fn generation(&self) -> u64 {
-        self.snapshot(false).m.generation
+        self.view(false, |m, _, _, _| m.generation)
     }
 
     /// The configuration it was built with. Lock-free where the lock kind
