@@ -166,6 +166,19 @@ impl Interest {
         Interest(self.0 | other.0)
     }
 
+    /// The kinds in both sets.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::observe::Interest;
+    /// let both = Interest::CHANGES.intersection(Interest::STATE_CHANGED.with(Interest::SUCCESS));
+    /// assert_eq!(both, Interest::STATE_CHANGED);
+    /// ```
+    #[must_use]
+    pub const fn intersection(self, other: Interest) -> Interest {
+        Interest(self.0 & other.0)
+    }
+
     /// Whether every kind in `other` is in this set.
     #[must_use]
     pub const fn contains(self, other: Interest) -> bool {
@@ -232,19 +245,31 @@ impl Interest {
 /// assert_eq!(b.observer().0.get(), 1);
 /// ```
 pub trait Observer {
-    /// Whether this observer wants events at all; if not, a shared breaker
-    /// does not even queue them.
-    const ENABLED: bool = true;
+    /// Which events it may ever want. Events outside this set are never
+    /// built, and the code that would build them is left out of the binary:
+    /// a firmware observer of state changes alone pays for no other event.
+    /// By default: all.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::observe::{Interest, Observer};
+    /// use tripline::Event;
+    ///
+    /// struct Led;
+    /// impl Observer for Led {
+    ///     const INTEREST: Interest = Interest::STATE_CHANGED;
+    ///     fn on_event(&self, e: &Event) {
+    ///         assert!(matches!(e, Event::StateChanged { .. }));
+    ///     }
+    /// }
+    /// ```
+    const INTEREST: Interest = Interest::ALL;
 
-    /// Which events it wants now; read before each operation, so it may
-    /// change while the breaker runs. By default: all, if
-    /// [`ENABLED`](Observer::ENABLED).
+    /// Which of [`INTEREST`](Observer::INTEREST) it wants now; read before
+    /// each operation, so it may change while the breaker runs. Kinds
+    /// outside `INTEREST` are ignored. By default: all of `INTEREST`.
     fn interest(&self) -> Interest {
-        if Self::ENABLED {
-            Interest::ALL
-        } else {
-            Interest::NONE
-        }
+        Self::INTEREST
     }
 
     /// Called once per wanted event, in order.
@@ -265,28 +290,30 @@ pub trait Observer {
 /// use tripline::observe::{Interest, Sink};
 ///
 /// fn wants_anything<S: Sink>(sink: &S) -> bool {
-///     S::ENABLED && !sink.interest().is_empty()
+///     !S::INTEREST.is_empty() && !sink.interest().is_empty()
 /// }
 /// assert!(!wants_anything(&()));
 /// ```
 pub trait Sink: sealed::Sealed {
-    /// Whether events are wanted at all.
-    const ENABLED: bool;
+    /// Which events may ever be wanted (see [`Observer::INTEREST`]).
+    const INTEREST: Interest;
     /// How a shared breaker holds this sink's events until it delivers them.
     #[doc(hidden)]
     type Queue: crate::shared::Queue;
-    /// Which events are wanted now.
+    /// Which events are wanted now, within [`INTEREST`](Sink::INTEREST).
     fn interest(&self) -> Interest;
     /// One wanted event.
     fn on_event(&self, event: &Event);
 }
 
 impl<T: Observer> Sink for T {
-    const ENABLED: bool = T::ENABLED;
-    type Queue = crate::shared::EventQueue;
+    const INTEREST: Interest = T::INTEREST;
+    type Queue = crate::shared::EventQueue<T>;
     #[inline]
     fn interest(&self) -> Interest {
-        Observer::interest(self)
+        // A constant mask: a kind outside `INTEREST` is known unwanted at
+        // compile time, and its event is never built.
+        Observer::interest(self).intersection(T::INTEREST)
     }
     #[inline]
     fn on_event(&self, event: &Event) {
@@ -296,7 +323,7 @@ impl<T: Observer> Sink for T {
 
 /// No observer: nothing is built, queued or delivered.
 impl Sink for () {
-    const ENABLED: bool = false;
+    const INTEREST: Interest = Interest::NONE;
     type Queue = ();
     #[inline]
     fn interest(&self) -> Interest {
@@ -313,7 +340,7 @@ mod sealed {
 }
 
 impl<O: Observer + ?Sized> Observer for &O {
-    const ENABLED: bool = O::ENABLED;
+    const INTEREST: Interest = O::INTEREST;
     fn interest(&self) -> Interest {
         (**self).interest()
     }

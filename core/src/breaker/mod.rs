@@ -691,7 +691,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
 
     /// Builds and reports an event of `kind`, if the observer wants it.
     fn emit(&self, kind: Interest, event: impl FnOnce() -> Event) {
-        if O::ENABLED && self.observer.interest().intersects(kind) {
+        if O::INTEREST.intersects(kind) && self.observer.interest().intersects(kind) {
             self.observer.on_event(&event());
         }
     }

@@ -303,7 +303,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
                 lf.gate
                     .publish(m, b.success_is_noop(), b.window_totals(m.latest));
             }
-            let claimed = O::ENABLED && b.observer().claim();
+            let claimed = !O::INTEREST.is_empty() && b.observer().claim();
             (r, claimed)
         })
         .ok_or(Busy)

@@ -2,6 +2,7 @@
 //! until one thread at a time delivers them in order.
 
 use core::cell::Cell;
+use core::marker::PhantomData;
 
 use crate::observe::{Event, Interest, Observer, Sink};
 use crate::{Instant, Reason, RejectReason, Rejected, Rule, State};
@@ -47,7 +48,7 @@ impl Queue for () {
     fn abandon(&self) {}
 }
 
-impl Queue for EventQueue {
+impl<O: Observer> Queue for EventQueue<O> {
     #[allow(clippy::declare_interior_mutable_const)]
     const NEW: Self = EventQueue::new();
     fn set_interest(&self, interest: Interest) {
@@ -122,6 +123,7 @@ const _: () = assert!(core::mem::size_of::<Option<Slot>>() == 16);
 impl Slot {
     /// The slot for `event`; `None` for what is never queued (a report of
     /// dropped events, an event kind this queue does not know).
+    #[inline(always)]
     fn of(event: &Event) -> Option<Slot> {
         Some(match *event {
             Event::StateChanged {
@@ -220,15 +222,15 @@ impl Slot {
     }
 }
 
-/// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker):
-/// it holds events until the lock is released. Not used directly.
+/// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker)
+/// whose observer is an `O`: it holds events until the lock is released,
+/// and wants what `O` wants. Not used directly.
 ///
 /// When full, it keeps every state change (one arriving then takes the
 /// last slot, merged with the state change there: A→B then B→C reads as
 /// A→C) and leaves out other events, counting them in one
 /// [`Event::Dropped`] delivered after what waits.
-#[derive(Debug)]
-pub struct EventQueue {
+pub struct EventQueue<O> {
     slots: [Cell<Option<Slot>>; QUEUE],
     len: Cell<u8>,
     /// A thread is delivering; new events wait for it.
@@ -236,9 +238,21 @@ pub struct EventQueue {
     /// What the shared breaker's observer wants, set before each operation.
     interest: Cell<Interest>,
     dropped: Cell<u32>,
+    /// Whose interest it has; `fn() -> O` keeps it `Send` and `Sync`.
+    observer: PhantomData<fn() -> O>,
 }
 
-impl EventQueue {
+impl<O> core::fmt::Debug for EventQueue<O> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EventQueue")
+            .field("len", &self.len.get())
+            .field("dropped", &self.dropped.get())
+            .field("delivering", &self.delivering.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> EventQueue<O> {
     pub(crate) const fn new() -> Self {
         EventQueue {
             slots: [const { Cell::new(None) }; QUEUE],
@@ -246,6 +260,7 @@ impl EventQueue {
             delivering: Cell::new(false),
             interest: Cell::new(Interest::NONE),
             dropped: Cell::new(0),
+            observer: PhantomData,
         }
     }
 
@@ -275,6 +290,9 @@ impl EventQueue {
         first.map(Slot::event)
     }
 
+    // Inline: at each place an event is built its kind is known, and the
+    // conversion to a slot folds to a few stores.
+    #[inline(always)]
     fn push(&self, event: &Event) {
         let Some(slot) = Slot::of(event) else { return };
         let len = self.len.get();
@@ -311,11 +329,14 @@ impl EventQueue {
     }
 }
 
-impl Observer for EventQueue {
+impl<O: Observer> Observer for EventQueue<O> {
+    const INTEREST: Interest = O::INTEREST;
+
     fn interest(&self) -> Interest {
         self.interest.get()
     }
 
+    #[inline(always)]
     fn on_event(&self, event: &Event) {
         self.push(event);
     }

@@ -16,6 +16,7 @@ use core::time::Duration;
 
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
+use tripline_core::observe::Interest;
 use tripline_core::{Config, CountWindow, Event, Observer, Rate, SharedBreaker};
 
 const CONFIG: Config = match Config::builder()
@@ -34,6 +35,9 @@ const CONFIG: Config = match Config::builder()
 struct Changes(AtomicU32);
 
 impl Observer for Changes {
+    // State changes only: no other event is built, nor its code linked.
+    const INTEREST: Interest = Interest::STATE_CHANGED;
+
     fn on_event(&self, event: &Event) {
         if let Event::StateChanged { .. } = event {
             // No read-modify-write on the M0; a lost count costs a probe nothing.
