@@ -331,6 +331,7 @@ impl<W: Window, C: Clock> CircuitBreaker<W, C> {
     /// assert_eq!(worker.join().unwrap(), Ok(Recorded::Counted));
     /// # Ok::<(), tripline::Rejected>(())
     /// ```
+    #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit<W, C>, tripline_core::Rejected> {
         SharedBreaker::try_acquire_via(Arc::clone(&self.shared)).map_err(|r| r.with_name(self.name))
     }
