@@ -341,3 +341,108 @@ impl<O: Observer> Observer for EventQueue<O> {
         self.push(event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Interest;
+
+    struct All;
+    impl Observer for All {}
+
+    fn queue() -> EventQueue<All> {
+        let q = EventQueue::new();
+        q.set_interest(Interest::ALL);
+        q
+    }
+
+    fn changed(from: State, to: State, at: u64) -> Event {
+        Event::StateChanged {
+            from,
+            to,
+            reason: Reason::Manual,
+            at: Instant::from_micros(at),
+        }
+    }
+
+    fn put(q: &EventQueue<All>, e: &Event) {
+        Observer::on_event(q, e);
+    }
+
+    fn drain(q: &EventQueue<All>) -> heapless::Vec<Event, 16> {
+        let mut out = heapless::Vec::new();
+        assert!(q.claim(), "events wait, nobody delivers");
+        while let Some(e) = q.pop() {
+            out.push(e).expect("room for every test's events");
+        }
+        assert!(!q.claim(), "nothing left");
+        out
+    }
+
+    #[test]
+    fn every_queued_kind_comes_back_as_it_went_in() {
+        let events = [
+            changed(State::Closed, State::Open, 7),
+            Event::ThresholdExceeded {
+                rule: Rule::FailureRate,
+                value: 500,
+                threshold: 400,
+            },
+            Event::Rejected(Rejected::new(RejectReason::Open, Some(1_500))),
+            Event::Rejected(Rejected::new(RejectReason::ForcedOpen, None)),
+            Event::Success {
+                duration_us: Some(0),
+                slow: false,
+            },
+            Event::Failure {
+                duration_us: None,
+                slow: true,
+            },
+            Event::Ignored,
+            Event::Cancelled,
+            Event::Stale,
+            Event::Reset {
+                at: Instant::from_micros(9),
+            },
+        ];
+        let q = queue();
+        for batch in events.chunks(QUEUE) {
+            for e in batch {
+                put(&q, e);
+            }
+            assert_eq!(drain(&q).as_slice(), batch);
+        }
+    }
+
+    #[test]
+    fn when_full_a_state_change_takes_the_last_slot_and_merges_with_one_there() {
+        let q = queue();
+        for _ in 0..QUEUE {
+            put(&q, &Event::Cancelled);
+        }
+        put(&q, &Event::Stale); // no room: left out, counted
+        put(&q, &changed(State::Closed, State::Open, 1)); // replaces the last Cancelled
+        put(&q, &changed(State::Open, State::HalfOpen, 2)); // merged: Closed → HalfOpen
+        let out = drain(&q);
+        assert_eq!(out.len(), QUEUE + 1);
+        assert!(out[..QUEUE - 1].iter().all(|e| *e == Event::Cancelled));
+        assert_eq!(out[QUEUE - 1], changed(State::Closed, State::HalfOpen, 2));
+        assert_eq!(out[QUEUE], Event::Dropped { count: 2 });
+    }
+
+    #[test]
+    fn a_second_claim_waits_for_the_first_deliverer() {
+        let q = queue();
+        put(&q, &Event::Stale);
+        assert!(q.claim());
+        put(&q, &Event::Ignored);
+        assert!(!q.claim(), "one deliverer at a time");
+        assert_eq!(q.pop(), Some(Event::Stale));
+        assert_eq!(q.pop(), Some(Event::Ignored), "joined the running delivery");
+        assert_eq!(q.pop(), None);
+        put(&q, &Event::Cancelled);
+        assert!(q.claim(), "delivery ended with the queue empty");
+        q.abandon();
+        assert!(q.claim(), "an abandoned delivery is taken over");
+    }
+}

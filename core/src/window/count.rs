@@ -141,3 +141,40 @@ impl<const N: usize> Window for CountWindow<N> {
         self.slow_failures = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_window_keeps_exact_16_bit_totals_as_it_wraps() {
+        const N: usize = u16::MAX as usize;
+        let mut w = CountWindow::<N>::new();
+        let slow_failure = Sample {
+            failed: true,
+            slow: true,
+        };
+        for _ in 0..N + 7 {
+            w.record(Instant::ZERO, slow_failure);
+        }
+        let full = Totals {
+            calls: N as u32,
+            failures: N as u32,
+            slow: N as u32,
+            slow_failures: N as u32,
+        };
+        assert_eq!(w.totals(Instant::ZERO), full);
+        assert!(!w.absorbs_success());
+        for _ in 0..N {
+            w.record(Instant::ZERO, Sample::default());
+        }
+        let t = w.totals(Instant::ZERO);
+        assert_eq!(
+            (t.calls, t.failures, t.slow, t.slow_failures),
+            (N as u32, 0, 0, 0)
+        );
+        assert!(w.absorbs_success());
+        w.clear();
+        assert_eq!(w.totals(Instant::ZERO), Totals::EMPTY);
+    }
+}
