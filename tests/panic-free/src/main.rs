@@ -115,8 +115,8 @@ fn any_config() -> Config {
         .open_duration(any_duration())
         .exponential_backoff(any_u32(), any_duration())
         .jitter(Rate::permille(any_u16()), any_u32())
-        .half_open_permits(any_u32())
-        .half_open_successes(any_u32())
+        .half_open_permits(any_u16())
+        .half_open_successes(any_u16())
         .half_open_time_limit(any_duration())
         .on_cancel(if any_bool() {
             OnCancel::Release
