@@ -4,12 +4,13 @@
 //! Methods on [`Breaker`] and [`SharedBreaker`], kept apart from the state
 //! machine: they only wrap `call`, and add no decision of their own.
 
+use crate::fixed::ConfigSource;
 use crate::observe::Sink;
 use crate::shared::LockKind;
 use crate::window::Window;
 use crate::{Breaker, CallError, Clock, SharedBreaker};
 
-impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     /// Runs `f` through the breaker; on a rejection or an error, returns
     /// `fallback` instead. The failure is counted as [`call`](Self::call)
     /// counts it.
@@ -70,7 +71,7 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W, C, O, L, K> {
     /// Runs `f` through the breaker; on a rejection or an error, returns
     /// `fallback` instead. As [`Breaker::call_or`], through `&self`.
     ///

@@ -7,6 +7,7 @@
 //! embassy share this code and only pass `tokio::time::sleep` or
 //! `embassy_time::Timer::after`.
 
+use crate::fixed::ConfigSource;
 use core::future::{poll_fn, Future};
 use core::pin::pin;
 use core::task::Poll;
@@ -110,7 +111,7 @@ impl<E: core::fmt::Debug + core::fmt::Display + 'static> core::error::Error for 
     }
 }
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W, C, O, L, K> {
     /// Awaits `work` if admitted, counting `Err` as a failure.
     ///
     /// # Errors

@@ -7,6 +7,7 @@
 //! `dyn ManagedBreaker`, so that breakers with different windows and clocks
 //! share one registry (reporting and resetting only).
 
+use crate::fixed::ConfigSource;
 use crate::observe::Sink;
 use crate::shared::{Busy, LockKind};
 use crate::window::Window;
@@ -41,7 +42,9 @@ pub trait ManagedBreaker {
     fn reset(&self) -> Result<(), Busy>;
 }
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> ManagedBreaker for SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> ManagedBreaker
+    for SharedBreaker<W, C, O, L, K>
+{
     fn state(&self) -> State {
         SharedBreaker::state(self)
     }

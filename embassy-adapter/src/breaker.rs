@@ -11,19 +11,24 @@ use embassy_sync::blocking_mutex::Mutex;
 use tripline_core::observe::Sink;
 use tripline_core::shared::CriticalSectionFast;
 use tripline_core::window::Window;
-use tripline_core::{CallError, Config, Outcome, SharedBreaker, State, TimeoutError};
+use tripline_core::{
+    CallError, Config, ConfigSource, FixedConfig, Outcome, SharedBreaker, State, TimeoutError,
+};
 
 use crate::clock::timer_after;
 use crate::{EmbassyClock, EmbassyLock};
 
 /// The core's [`SharedBreaker`] with the embassy clock and lock: what an
 /// [`EmbassyBreaker`] holds and dereferences to.
-pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
-    SharedBreaker<W, EmbassyClock, O, EmbassyLock<M>>;
+pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = (), K = Config> =
+    SharedBreaker<W, EmbassyClock, O, EmbassyLock<M>, K>;
 
 /// A circuit breaker for embassy tasks and interrupt handlers: `W` is the
 /// failure window, `M` the embassy-sync `RawMutex` guarding it, `O` the
-/// observer (such as an [`EventChannel`](crate::EventChannel)).
+/// observer (such as an [`EventChannel`](crate::EventChannel)), `K` where
+/// the configuration lives: a [`Config`] it holds, or a
+/// [`FixedConfig`] type naming one fixed at compile time (see
+/// [`fixed`](EmbassyBreaker::fixed)).
 ///
 /// It is the core's [`SharedBreaker`] (it dereferences to one, for
 /// `state`, `metrics`, `try_acquire`, the sync `call`, `force_open`, `reset`),
@@ -49,8 +54,8 @@ pub type EmbassySharedBreaker<W, M = CriticalSectionRawMutex, O = ()> =
 /// on_dma_done(true);
 /// assert_eq!(RADIO.metrics().successes, 1);
 /// ```
-pub struct EmbassyBreaker<W, M: RawMutex = CriticalSectionRawMutex, O: Sink = ()> {
-    shared: EmbassySharedBreaker<W, M, O>,
+pub struct EmbassyBreaker<W, M: RawMutex = CriticalSectionRawMutex, O: Sink = (), K = Config> {
+    shared: EmbassySharedBreaker<W, M, O, K>,
 }
 
 /// Why [`wait_until_ready`](EmbassyBreaker::wait_until_ready) returned
@@ -98,11 +103,55 @@ impl<W: Window, M: RawMutex, O: Sink> EmbassyBreaker<W, M, O> {
             ),
         }
     }
+}
 
+impl<W: Window, M: RawMutex, K: FixedConfig> EmbassyBreaker<W, M, (), K> {
+    /// A breaker whose configuration is `K::CONFIG`, fixed at compile time:
+    /// none of it in RAM, and the code of what it leaves unused not linked;
+    /// `const`, for statics.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; pub use tripline_embassy::*; }
+    /// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    /// use tripline::{Config, CountWindow, FixedConfig};
+    /// use tripline::EmbassyBreaker;
+    ///
+    /// struct Radio;
+    /// impl FixedConfig for Radio {
+    ///     const CONFIG: Config = Config::DEFAULT;
+    /// }
+    ///
+    /// static RADIO: EmbassyBreaker<CountWindow<16>, CriticalSectionRawMutex, (), Radio> =
+    ///     EmbassyBreaker::fixed(Radio, CountWindow::new());
+    /// assert!(RADIO.shared().call(|| Ok::<(), ()>(())).is_ok());
+    /// ```
+    #[must_use]
+    pub const fn fixed(config: K, window: W) -> Self {
+        Self::fixed_with_observer(config, window, ())
+    }
+}
+
+impl<W: Window, M: RawMutex, O: Sink, K: FixedConfig> EmbassyBreaker<W, M, O, K> {
+    /// As [`fixed`](EmbassyBreaker::fixed), reporting events to `observer`.
+    #[must_use]
+    pub const fn fixed_with_observer(config: K, window: W, observer: O) -> Self {
+        let inner = EmbassySharedBreaker::<W, M, O, K>::unlocked_fixed(config, window);
+        EmbassyBreaker {
+            shared: SharedBreaker::from_lock(
+                CriticalSectionFast::new(&K::CONFIG),
+                Mutex::new(RefCell::new(inner)),
+                EmbassyClock,
+                observer,
+            ),
+        }
+    }
+}
+
+impl<W: Window, M: RawMutex, O: Sink, K: ConfigSource> EmbassyBreaker<W, M, O, K> {
     /// The core's shared breaker inside; from a `static`, a
     /// `&'static` one, so `SharedBreaker::try_acquire_via(B.shared())`
     /// hands out a permit that can move into another task.
-    pub const fn shared(&self) -> &EmbassySharedBreaker<W, M, O> {
+    pub const fn shared(&self) -> &EmbassySharedBreaker<W, M, O, K> {
         &self.shared
     }
 
@@ -238,15 +287,15 @@ impl<W: Window, M: RawMutex, O: Sink> EmbassyBreaker<W, M, O> {
     }
 }
 
-impl<W, M: RawMutex, O: Sink> Deref for EmbassyBreaker<W, M, O> {
-    type Target = EmbassySharedBreaker<W, M, O>;
+impl<W, M: RawMutex, O: Sink, K> Deref for EmbassyBreaker<W, M, O, K> {
+    type Target = EmbassySharedBreaker<W, M, O, K>;
 
     fn deref(&self) -> &Self::Target {
         &self.shared
     }
 }
 
-impl<W, M: RawMutex, O: Sink> core::fmt::Debug for EmbassyBreaker<W, M, O> {
+impl<W, M: RawMutex, O: Sink, K> core::fmt::Debug for EmbassyBreaker<W, M, O, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EmbassyBreaker").finish_non_exhaustive()
     }

@@ -7,6 +7,7 @@ mod transition;
 
 use core::time::Duration;
 
+use crate::fixed::{ConfigSource, FixedConfig};
 use crate::machine::Machine;
 use crate::observe::{Event, Interest, Sink};
 use crate::policy::{self, RuleSet};
@@ -50,8 +51,9 @@ use crate::{
 /// assert_eq!(breaker.state(), State::Closed);
 /// ```
 #[derive(Debug)]
-pub struct Breaker<W, C, O = ()> {
-    config: Config,
+pub struct Breaker<W, C, O = (), K = Config> {
+    /// The configuration, or the [`FixedConfig`] type that names it.
+    config: K,
     window: W,
     clock: C,
     observer: O,
@@ -72,15 +74,25 @@ impl<W: Window, C: Clock> Breaker<W, C> {
     ///
     /// Reads no clock: time starts counting at the first operation that needs it.
     pub const fn new(config: Config, window: W, clock: C) -> Self {
-        Breaker::assemble(config, window, clock, ())
+        Breaker::assemble(Machine::new(&config), config, window, clock, ())
     }
 }
 
-impl<W, C, O> Breaker<W, C, O> {
-    /// The one constructor, `const` so that breakers can live in statics.
-    pub(crate) const fn assemble(config: Config, window: W, clock: C, observer: O) -> Self {
+impl<W: Window, C: Clock, K: FixedConfig> Breaker<W, C, (), K> {
+    /// A breaker whose configuration is `K::CONFIG`, fixed at compile
+    /// time: none is kept in RAM, and the code of what it leaves unused is
+    /// not linked (see [`FixedConfig`]).
+    pub const fn fixed(config: K, window: W, clock: C) -> Self {
+        Breaker::assemble(Machine::new(&K::CONFIG), config, window, clock, ())
+    }
+}
+
+impl<W, C, O, K> Breaker<W, C, O, K> {
+    /// The one constructor, `const` so that breakers can live in statics;
+    /// `m` is the machine for the configuration `config` names.
+    pub(crate) const fn assemble(m: Machine, config: K, window: W, clock: C, observer: O) -> Self {
         Breaker {
-            m: Machine::new(&config),
+            m,
             config,
             window,
             clock,
@@ -89,9 +101,16 @@ impl<W, C, O> Breaker<W, C, O> {
     }
 }
 
-impl<W, C, O> Breaker<W, C, O> {
+impl<W, C, O, K: ConfigSource> Breaker<W, C, O, K> {
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.config.config()
+    }
+}
+
+impl<W, C, O, K> Breaker<W, C, O, K> {
     /// The same breaker, reporting its events to `observer`.
-    pub fn with_observer<O2: Sink>(self, observer: O2) -> Breaker<W, C, O2> {
+    pub fn with_observer<O2: Sink>(self, observer: O2) -> Breaker<W, C, O2, K> {
         Breaker {
             config: self.config,
             window: self.window,
@@ -104,11 +123,6 @@ impl<W, C, O> Breaker<W, C, O> {
     /// The observer.
     pub const fn observer(&self) -> &O {
         &self.observer
-    }
-
-    /// The configuration.
-    pub const fn config(&self) -> &Config {
-        &self.config
     }
 
     /// The clock.
@@ -126,7 +140,7 @@ impl<W, C, O> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     // ----- admission -------------------------------------------------------
 
     /// Asks to make one call.
@@ -180,7 +194,7 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     pub fn record(&mut self, permit: Permit, outcome: Outcome) -> Recorded {
         if outcome == Outcome::Success
             && permit.generation == self.m.generation
-            && !self.config.measures_durations()
+            && !self.config.config().measures_durations()
             && self.success_is_noop()
         {
             // The window and the streak would stay as they are.
@@ -308,7 +322,7 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     /// ```
     pub fn state(&self) -> State {
         match self.m.state {
-            State::Open | State::HalfOpen => self.m.state_at(&self.config, self.peek_now()),
+            State::Open | State::HalfOpen => self.m.state_at(self.config.config(), self.peek_now()),
             s => s,
         }
     }
@@ -335,15 +349,20 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
 
     /// [`retry_after`](Self::retry_after) in microseconds.
     pub fn retry_after_micros(&self) -> Option<u64> {
-        self.m.retry_after_at(&self.config, self.peek_now())
+        self.m.retry_after_at(self.config.config(), self.peek_now())
     }
 
     /// A snapshot of state and counters.
     pub fn metrics(&self) -> Metrics {
         let now = self.peek_now();
         let window = self.window.totals(now);
-        self.m
-            .metrics_at(&self.config, min_calls::<W>(&self.config), window, now, &())
+        self.m.metrics_at(
+            self.config.config(),
+            min_calls::<W>(self.config.config()),
+            window,
+            now,
+            &(),
+        )
     }
 
     /// The current time for `&self` reads, without remembering it.
@@ -381,7 +400,7 @@ impl<C: Clock> Reading<C> for Lazy {
     }
 }
 
-impl<W: Window, C, O: Sink> Breaker<W, C, O> {
+impl<W: Window, C, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     /// Whether a current success, not slow, would change nothing but the
     /// success count: Closed or MetricsOnly, no failure in the streak, no
     /// rule reported, and a window that a success leaves as it is (a full
@@ -402,7 +421,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         let untimed = matches!(
             self.m.state,
             State::Closed | State::MetricsOnly | State::Disabled
-        ) && !self.config.measures_durations();
+        ) && !self.config.config().measures_durations();
         untimed.then(|| {
             self.m.counts.bump(Count::Permitted);
             Permit {
@@ -428,7 +447,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         if t <= latest {
             return latest;
         }
-        let horizon = self.config.clock_horizon_us();
+        let horizon = self.config.config().clock_horizon_us();
         if t.saturating_micros_since(latest) <= horizon {
             self.m.latest = t;
             return t;
@@ -442,7 +461,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     #[inline(never)]
     fn confirm_jump(&mut self, t: Instant, r: &mut impl Reading<C>) -> Instant {
         let latest = self.m.latest;
-        let horizon = self.config.clock_horizon_us();
+        let horizon = self.config.config().clock_horizon_us();
         let again = r.read_again(&self.clock);
         let accepted = if again >= t && again.saturating_micros_since(t) <= horizon {
             again
@@ -480,7 +499,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         let now = now.unwrap_or(self.m.latest);
         match self.m.state {
             State::Closed | State::MetricsOnly | State::Disabled => Ok(self.admit(r)),
-            State::HalfOpen if !self.m.probes_full(&self.config) => {
+            State::HalfOpen if !self.m.probes_full(self.config.config()) => {
                 let permit = self.admit(r);
                 // Below `half_open_permits` (the guard), so never saturates.
                 self.m.probes_admitted = self.m.probes_admitted.saturating_add(1);
@@ -493,7 +512,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     }
 
     fn admit(&mut self, r: &mut impl Reading<C>) -> Permit {
-        let started = if self.config.measures_durations() {
+        let started = if self.config.config().measures_durations() {
             self.now(r)
         } else {
             Instant::ZERO
@@ -507,7 +526,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
 
     fn reject(&mut self, reason: RejectReason, now: Instant) -> Rejected {
         self.m.counts.bump(Count::Rejected);
-        let rejected = Rejected::new(reason, self.m.wait_at(&self.config, now));
+        let rejected = Rejected::new(reason, self.m.wait_at(self.config.config(), now));
         self.emit(Interest::REJECTED, || Event::Rejected(rejected));
         rejected
     }
@@ -547,7 +566,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         if permit.generation != self.m.generation {
             return self.stale();
         }
-        match self.config.on_cancel {
+        match self.config.config().on_cancel {
             OnCancel::CountAsFailure => self.count(permit, true, None, r),
             OnCancel::Release => {
                 self.m.counts.bump(Count::Cancelled);
@@ -585,20 +604,20 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
             State::HalfOpen => true,
             State::Disabled | State::Open | State::ForcedOpen => false,
         };
-        let now = if changes_state || self.config.measures_durations() {
+        let now = if changes_state || self.config.config().measures_durations() {
             self.now(r)
         } else {
             self.m.latest
         };
-        let duration_us = if self.config.measures_durations() {
+        let duration_us = if self.config.config().measures_durations() {
             let d = now.saturating_micros_since(permit.started);
             self.m.counts.time(d);
             Some(d)
         } else {
             None
         };
-        let slow = self.config.slow_rate_permille > 0
-            && duration_us.is_some_and(|d| d > self.config.slow_call_us);
+        let slow = self.config.config().slow_rate_permille > 0
+            && duration_us.is_some_and(|d| d > self.config.config().slow_call_us);
         let c = &mut self.m.counts;
         if failed {
             c.bump(Count::Failure);
@@ -621,7 +640,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         }
 
         // A server's retry-after, capped by the configuration.
-        let retry_after_us = open_for_us.map(|us| us.min(self.config.max_retry_after_us));
+        let retry_after_us = open_for_us.map(|us| us.min(self.config.config().max_retry_after_us));
         match self.m.state {
             State::Closed | State::MetricsOnly => {
                 self.window.record(now, Sample { failed, slow });
@@ -638,7 +657,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
             State::HalfOpen => {
                 // Below `half_open_successes` until it closes: never saturates.
                 self.m.probe_successes = self.m.probe_successes.saturating_add(1);
-                if self.m.probe_successes >= self.config.half_open_successes {
+                if self.m.probe_successes >= self.config.config().half_open_successes {
                     self.enter(State::Closed, Reason::ProbesSucceeded, now);
                 }
             }
@@ -655,12 +674,18 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     fn check_rules(&mut self, now: Instant, retry_after_us: Option<u64>) {
         let totals = self.window.totals(now);
         let streak = self.m.consecutive_failures;
-        let reached = policy::reached(&self.config, totals, streak, min_calls::<W>(&self.config));
+        let reached = policy::reached(
+            self.config.config(),
+            totals,
+            streak,
+            min_calls::<W>(self.config.config()),
+        );
         let new = reached.without(self.m.reported);
         for rule in RuleSet::ALL {
             if new.contains(rule) {
                 self.emit(Interest::THRESHOLD, || {
-                    let (value, threshold) = policy::measure(&self.config, rule, totals, streak);
+                    let (value, threshold) =
+                        policy::measure(self.config.config(), rule, totals, streak);
                     Event::ThresholdExceeded {
                         rule,
                         value,
@@ -698,12 +723,12 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
 }
 
 /// Cancels the permit of a [`Breaker::call_with`] if `f` unwinds.
-struct CancelOnDrop<'a, W: Window, C: Clock, O: Sink> {
-    breaker: &'a mut Breaker<W, C, O>,
+struct CancelOnDrop<'a, W: Window, C: Clock, O: Sink, K: ConfigSource> {
+    breaker: &'a mut Breaker<W, C, O, K>,
     permit: Option<Permit>,
 }
 
-impl<W: Window, C: Clock, O: Sink> Drop for CancelOnDrop<'_, W, C, O> {
+impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Drop for CancelOnDrop<'_, W, C, O, K> {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
             self.breaker.cancel(permit);

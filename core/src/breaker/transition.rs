@@ -6,12 +6,13 @@ use core::time::Duration;
 
 use super::{Breaker, Lazy, Reading};
 use crate::clock::duration_to_micros;
+use crate::fixed::ConfigSource;
 use crate::observe::{Event, Interest, Sink};
 use crate::policy::{self, RuleSet};
 use crate::window::Window;
 use crate::{Clock, Instant, Reason, State, TransitionError};
 
-impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
+impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     /// Moves the breaker to `to` by hand.
     ///
     /// Any state may be entered from any other, except HalfOpen, which only
@@ -173,7 +174,7 @@ impl<W: Window, C: Clock, O: Sink> Breaker<W, C, O> {
     }
 }
 
-impl<W: Window, C, O: Sink> Breaker<W, C, O> {
+impl<W: Window, C, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     /// [`transition_to`](Self::transition_to), reading the clock through `r`.
     pub(crate) fn transition_at(
         &mut self,
@@ -193,7 +194,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         match to {
             State::HalfOpen => {
                 self.enter(State::HalfOpen, Reason::Manual, now);
-                self.m.until = now.saturating_add_micros(self.config.half_open_limit_us);
+                self.m.until = now.saturating_add_micros(self.config.config().half_open_limit_us);
             }
             State::Open => self.open(Reason::Manual, None, now),
             _ => self.enter(to, Reason::Manual, now),
@@ -247,7 +248,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
                 // The first open duration exactly, as configured.
                 let m = &mut self.m;
                 m.entered_at = now;
-                m.until = now.saturating_add_micros(self.config.open_us);
+                m.until = now.saturating_add_micros(self.config.config().open_us);
             }
             State::Open if now >= self.m.until => self.half_open_after_open(now),
             State::HalfOpen if self.m.half_open_timed_out(now) => {
@@ -266,7 +267,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
     fn half_open_after_open(&mut self, now: Instant) {
         let at = self.m.until;
         self.enter(State::HalfOpen, Reason::OpenTimeElapsed, at);
-        self.m.until = now.saturating_add_micros(self.config.half_open_limit_us);
+        self.m.until = now.saturating_add_micros(self.config.config().half_open_limit_us);
     }
 
     /// Opens, for `open_for_us` if given, else for the next backoff step.
@@ -277,16 +278,20 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         let m = &mut self.m;
         if m.state == State::HalfOpen && m.open_attempts > 0 {
             if reason != Reason::RetryAfter {
-                m.backoff_step_us = policy::next_step(&self.config, m.backoff_step_us);
+                m.backoff_step_us = policy::next_step(self.config.config(), m.backoff_step_us);
             }
             m.open_attempts = m.open_attempts.saturating_add(1);
         } else {
-            m.backoff_step_us = self.config.open_us;
+            m.backoff_step_us = self.config.config().open_us;
             m.open_attempts = 1;
         }
         let open_us = match open_for_us {
             Some(us) => us.max(policy::MIN_OPEN_US),
-            None => policy::jittered(&self.config, m.backoff_step_us, policy::nonce(m.generation)),
+            None => policy::jittered(
+                self.config.config(),
+                m.backoff_step_us,
+                policy::nonce(m.generation),
+            ),
         };
         let until = now.saturating_add_micros(open_us);
         self.enter(State::Open, reason, now);
@@ -309,7 +314,7 @@ impl<W: Window, C, O: Sink> Breaker<W, C, O> {
         match to {
             State::Closed => {
                 m.open_attempts = 0;
-                m.backoff_step_us = self.config.open_us;
+                m.backoff_step_us = self.config.config().open_us;
                 self.window.clear();
             }
             State::HalfOpen | State::MetricsOnly => self.window.clear(),

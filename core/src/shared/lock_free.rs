@@ -5,12 +5,13 @@
 use super::fast::LockFree;
 use super::gate::SUCCESS_IS_NOOP;
 use super::{Fast, LockKind, SharedBreaker, TallyOf};
+use crate::fixed::ConfigSource;
 use crate::observe::{Interest, Sink};
 use crate::tally::{AddTo, Count};
 use crate::window::Window;
 use crate::{Clock, Instant, OnCancel, Outcome, Permit, Recorded, RejectReason, Rejected, State};
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W, C, O, L, K> {
     /// The time for a lock-free operation, unless the clock jumped further
     /// ahead than the locked path would accept without a second reading.
     #[inline(always)]

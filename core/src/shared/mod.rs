@@ -43,6 +43,8 @@ pub use permit::{BreakerRef, SharedPermit};
 pub use queue::{EventQueue, Queue};
 
 use crate::breaker::Reading;
+use crate::fixed::{ConfigSource, FixedConfig};
+use crate::machine::Machine;
 use crate::observe::Sink;
 use crate::tally::{AddTo, Tally};
 use crate::window::Window;
@@ -132,7 +134,7 @@ impl LockKind for CriticalSectionLock {
 /// The breaker inside a [`SharedBreaker`]'s lock, for an observer `O`: it
 /// has no clock of its own (the shared breaker lends it its clock) and
 /// queues its events, if `O` wants any.
-pub type Inner<W, O = ()> = Breaker<W, (), <O as Sink>::Queue>;
+pub type Inner<W, O = (), K = Config> = Breaker<W, (), <O as Sink>::Queue, K>;
 
 /// The tally a lock kind's lock-free paths count into.
 type TallyOf<L> = <<L as LockKind>::Fast as FastPath>::Tally;
@@ -173,11 +175,11 @@ impl core::error::Error for Busy {}
 /// assert_eq!(reading, Ok(512));
 /// assert_eq!(SENSOR.state(), State::Closed);
 /// ```
-pub struct SharedBreaker<W, C, O: Sink = (), L: LockKind = CriticalSectionLock> {
+pub struct SharedBreaker<W, C, O: Sink = (), L: LockKind = CriticalSectionLock, K = Config> {
     fast: L::Fast,
     clock: C,
     observer: O,
-    inner: L::Lock<Inner<W, O>>,
+    inner: L::Lock<Inner<W, O, K>>,
 }
 
 impl<W: Window, C: Clock> SharedBreaker<W, C, (), CriticalSectionLock> {
@@ -200,20 +202,70 @@ impl<W: Window, C: Clock, O: Sink> SharedBreaker<W, C, O, CriticalSectionLock> {
     }
 }
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
-    /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
-    /// it is inside its lock; for adapters whose lock has a `const` constructor.
-    pub const fn unlocked(config: Config, window: W) -> Inner<W, O> {
-        Breaker::assemble(config, window, (), <O::Queue as Queue>::NEW)
+impl<W: Window, C: Clock, K: FixedConfig> SharedBreaker<W, C, (), CriticalSectionLock, K> {
+    /// A shared breaker guarded by a critical section whose configuration
+    /// is `K::CONFIG`, fixed at compile time: none is kept in RAM, and the
+    /// code of what it leaves unused is not linked (see [`FixedConfig`]);
+    /// `const`, for statics.
+    ///
+    /// ```
+    /// # mod tripline { pub use tripline_core::*; }
+    /// use tripline::shared::CriticalSectionLock;
+    /// use tripline::{Config, CountWindow, FixedConfig, MockClock, SharedBreaker, State};
+    ///
+    /// struct Bus;
+    /// impl FixedConfig for Bus {
+    ///     const CONFIG: Config = Config::DEFAULT;
+    /// }
+    ///
+    /// static CLOCK: MockClock = MockClock::new();
+    /// static BUS: SharedBreaker<CountWindow<8>, &MockClock, (), CriticalSectionLock, Bus> =
+    ///     SharedBreaker::fixed(Bus, CountWindow::new(), &CLOCK);
+    ///
+    /// assert_eq!(BUS.call(|| Ok::<u8, ()>(7)), Ok(7));
+    /// assert_eq!(BUS.state(), State::Closed);
+    /// ```
+    pub const fn fixed(config: K, window: W, clock: C) -> Self {
+        Self::fixed_with_observer(config, window, clock, ())
     }
+}
 
+impl<W: Window, C: Clock, O: Sink, K: FixedConfig> SharedBreaker<W, C, O, CriticalSectionLock, K> {
+    /// As [`fixed`](SharedBreaker::fixed), reporting events to `observer`.
+    pub const fn fixed_with_observer(config: K, window: W, clock: C, observer: O) -> Self {
+        let inner = Self::unlocked_fixed(config, window);
+        Self::from_lock(
+            CriticalSectionFast::new(&K::CONFIG),
+            critical_section::Mutex::new(RefCell::new(inner)),
+            clock,
+            observer,
+        )
+    }
+}
+
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: FixedConfig> SharedBreaker<W, C, O, L, K> {
+    /// As [`unlocked`](SharedBreaker::unlocked), for a configuration fixed
+    /// at compile time ([`FixedConfig`]); for adapters whose lock has a
+    /// `const` constructor.
+    pub const fn unlocked_fixed(config: K, window: W) -> Inner<W, O, K> {
+        Breaker::assemble(
+            Machine::new(&K::CONFIG),
+            config,
+            window,
+            (),
+            <O::Queue as Queue>::NEW,
+        )
+    }
+}
+
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K> SharedBreaker<W, C, O, L, K> {
     /// A shared breaker over a lock already holding
     /// [`unlocked`](SharedBreaker::unlocked)'s breaker, with the lock
     /// kind's [`FastPath`] made for the same config (`LockFree::new(&config)`
     /// or `Locked::new(&config)`); `const`, for statics.
     pub const fn from_lock(
         fast: L::Fast,
-        inner: L::Lock<Inner<W, O>>,
+        inner: L::Lock<Inner<W, O, K>>,
         clock: C,
         observer: O,
     ) -> Self {
@@ -223,6 +275,20 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
             observer,
             inner,
         }
+    }
+}
+
+impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+    /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
+    /// it is inside its lock; for adapters whose lock has a `const` constructor.
+    pub const fn unlocked(config: Config, window: W) -> Inner<W, O> {
+        Breaker::assemble(
+            Machine::new(&config),
+            config,
+            window,
+            (),
+            <O::Queue as Queue>::NEW,
+        )
     }
 
     /// A shared breaker over any lock kind (what adapters use).
@@ -236,7 +302,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     }
 }
 
-impl<W, C, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W, C, O: Sink, L: LockKind, K> SharedBreaker<W, C, O, L, K> {
     /// The observer.
     pub const fn observer(&self) -> &O {
         &self.observer
@@ -276,14 +342,14 @@ enum Fast<T> {
     Slow,
 }
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W, C, O, L, K> {
     // ----- the locked path -------------------------------------------------
 
     /// Runs `op` on the breaker under the lock, publishes the result, and
     /// says whether this thread is now the one to deliver events.
     fn locked<R>(
         &self,
-        op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
+        op: impl FnOnce(&mut Inner<W, O, K>, &mut Now<'_, C>) -> R,
     ) -> Result<(R, bool), Busy> {
         let interest = self.observer.interest();
         L::with(&self.inner, |b| {
@@ -314,8 +380,8 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// operations included). If an observer panics, the rest waits for the
     /// next operation.
     fn deliver(&self, claimed: bool) {
-        struct Abandon<'a, W, O: Sink, L: LockKind>(&'a L::Lock<Inner<W, O>>);
-        impl<W, O: Sink, L: LockKind> Drop for Abandon<'_, W, O, L> {
+        struct Abandon<'a, W, O: Sink, L: LockKind, K>(&'a L::Lock<Inner<W, O, K>>);
+        impl<W, O: Sink, L: LockKind, K> Drop for Abandon<'_, W, O, L, K> {
             fn drop(&mut self) {
                 let _ = L::with(self.0, |b| b.observer().abandon());
             }
@@ -323,7 +389,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
         if !claimed {
             return;
         }
-        let abandon = Abandon::<W, O, L>(&self.inner);
+        let abandon = Abandon::<W, O, L, K>(&self.inner);
         // `None` from the lock: re-entered, which only the breaker's own
         // clock could do; the next operation delivers.
         while let Some(Some(event)) = L::with(&self.inner, |b| b.observer().pop()) {
@@ -335,7 +401,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// A locked operation, its events delivered.
     fn mutate<R>(
         &self,
-        op: impl FnOnce(&mut Inner<W, O>, &mut Now<'_, C>) -> R,
+        op: impl FnOnce(&mut Inner<W, O, K>, &mut Now<'_, C>) -> R,
     ) -> Result<R, Busy> {
         let (r, claimed) = self.locked(op)?;
         self.deliver(claimed);

@@ -1,6 +1,7 @@
 //! [`SharedPermit`]: a [`SharedBreaker`]'s permit, which cancels itself if
 //! dropped unrecorded.
 
+use crate::fixed::ConfigSource;
 use core::ops::Deref;
 
 use super::{Busy, LockKind, SharedBreaker};
@@ -92,13 +93,14 @@ pub trait BreakerRef {
         -> Result<Recorded, Busy>;
 }
 
-impl<B, W, C, O, L> BreakerRef for B
+impl<B, W, C, O, L, K> BreakerRef for B
 where
-    B: Deref<Target = SharedBreaker<W, C, O, L>>,
+    B: Deref<Target = SharedBreaker<W, C, O, L, K>>,
     W: Window,
     C: Clock,
     O: Sink,
     L: LockKind,
+    K: ConfigSource,
 {
     #[inline]
     fn settle(
@@ -106,7 +108,7 @@ where
         slot: &mut Option<Permit>,
         outcome: Option<Outcome>,
     ) -> Result<Recorded, Busy> {
-        let breaker: &SharedBreaker<W, C, O, L> = self;
+        let breaker: &SharedBreaker<W, C, O, L, K> = self;
         breaker.settle(slot, outcome)
     }
 }

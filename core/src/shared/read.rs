@@ -1,6 +1,7 @@
 //! The reads of a shared breaker: `state`, `retry_after`, `metrics`, from
 //! what the lock holder published, or under the lock where nothing is.
 
+use crate::fixed::ConfigSource;
 use core::time::Duration;
 
 use super::{FastPath, LockKind, SharedBreaker};
@@ -13,7 +14,7 @@ use crate::{Clock, Config, Instant, Metrics, State};
 /// the lock re-entered: a `static`, so reads borrow it instead of building one.
 static FRESH: Machine = Machine::new(&Config::DEFAULT);
 
-impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
+impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W, C, O, L, K> {
     /// Computes a read from the machine, the window's totals, the
     /// configuration and the time: from what was last published, or, where
     /// nothing is (a locked lock kind, a breaker not used yet, writes that

@@ -13,10 +13,12 @@ use core::time::Duration;
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::hprintln;
+use tripline_core::shared::CriticalSectionLock;
 use tripline_core::window::{CountWindow, TimeWindow, Totals, Window};
 use tripline_core::{
-    Breaker, CallError, Clock, Config, ConfigBuilder, Event, Instant, MockClock, Observer, Outcome,
-    Permit, Rate, Reason, Recorded, RejectReason, Rejected, Rule, SharedBreaker, Sink, State,
+    Breaker, CallError, Clock, Config, ConfigBuilder, ConfigSource, Event, FixedConfig, Instant,
+    MockClock, Observer, Outcome, Permit, Rate, Reason, Recorded, RejectReason, Rejected, Rule,
+    SharedBreaker, Sink, State,
 };
 use tripline_mcu::{ensure, ensure_eq, failing_handlers, run_all, Check, Fail};
 
@@ -66,6 +68,10 @@ const CHECKS: &[Check] = &[
     check(
         "shared_breaker_trips_and_recovers",
         shared_breaker_trips_and_recovers,
+    ),
+    check(
+        "fixed_config_breaker_trips_and_recovers",
+        fixed_config_breaker_trips_and_recovers,
     ),
     check(
         "interrupt_handler_shares_the_breaker",
@@ -490,8 +496,28 @@ static CALL_CLOCK: MockClock = MockClock::new();
 static CALL_BREAKER: SharedBreaker<CountWindow<8>, &MockClock> =
     SharedBreaker::new(shared_config(), CountWindow::new(), &CALL_CLOCK);
 
+/// `shared_config`, fixed at compile time.
+struct Fixed;
+impl FixedConfig for Fixed {
+    const CONFIG: Config = shared_config();
+}
+
+static FIXED_CLOCK: MockClock = MockClock::new();
+static FIXED_BREAKER: SharedBreaker<CountWindow<8>, &MockClock, (), CriticalSectionLock, Fixed> =
+    SharedBreaker::fixed(Fixed, CountWindow::new(), &FIXED_CLOCK);
+
 fn shared_breaker_trips_and_recovers() -> Result<()> {
-    let b = &CALL_BREAKER;
+    trips_and_recovers(&CALL_BREAKER, &CALL_CLOCK)
+}
+
+fn fixed_config_breaker_trips_and_recovers() -> Result<()> {
+    trips_and_recovers(&FIXED_BREAKER, &FIXED_CLOCK)
+}
+
+fn trips_and_recovers<K: ConfigSource>(
+    b: &SharedBreaker<CountWindow<8>, &MockClock, (), CriticalSectionLock, K>,
+    clock: &MockClock,
+) -> Result<()> {
     ensure_eq(b.call(|| Ok::<u16, ()>(512)).ok(), Some(512))?;
     ensure(b.call(|| Err::<u16, _>("nak")).is_err())?;
     ensure(b.call(|| Err::<u16, _>("nak")).is_err())?;
@@ -507,7 +533,7 @@ fn shared_breaker_trips_and_recovers() -> Result<()> {
         Some(RejectReason::Open),
     )?;
     ensure_eq(b.retry_after(), Some(secs(1)))?;
-    CALL_CLOCK.advance(secs(1));
+    clock.advance(secs(1));
     ensure_eq(b.call(|| Ok::<u16, ()>(9)).ok(), Some(9))?;
     ensure_eq(b.state(), State::Closed)?;
     let m = b.metrics();

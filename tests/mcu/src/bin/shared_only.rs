@@ -17,19 +17,26 @@ use core::time::Duration;
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
 use tripline_core::observe::Interest;
-use tripline_core::{Config, CountWindow, Event, Observer, Rate, SharedBreaker};
+use tripline_core::shared::CriticalSectionLock;
+use tripline_core::{Config, CountWindow, Event, FixedConfig, Observer, Rate, SharedBreaker};
 
-const CONFIG: Config = match Config::builder()
-    .consecutive_failures(5)
-    .failure_rate(Rate::percent(50))
-    .minimum_calls(8)
-    .open_duration(Duration::from_secs(1))
-    .exponential_backoff(2_000, Duration::from_secs(30))
-    .build()
-{
-    Ok(config) => config,
-    Err(_) => panic!("invalid configuration"), // at compile time
-};
+/// The configuration, fixed at compile time: the compiler folds what it
+/// leaves unused, and none of it is kept in RAM.
+struct Sensor;
+
+impl FixedConfig for Sensor {
+    const CONFIG: Config = match Config::builder()
+        .consecutive_failures(5)
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(8)
+        .open_duration(Duration::from_secs(1))
+        .exponential_backoff(2_000, Duration::from_secs(30))
+        .build()
+    {
+        Ok(config) => config,
+        Err(_) => panic!("invalid configuration"), // at compile time
+    };
+}
 
 /// Counts state changes, as a firmware's status LED or log would.
 struct Changes(AtomicU32);
@@ -52,8 +59,13 @@ impl Observer for Changes {
 static CHANGES: Changes = Changes(AtomicU32::new(0));
 
 /// The breaker, observed: its events wait in a queue inside the lock.
-static SENSOR: SharedBreaker<CountWindow<8>, probe::SysTickClock, &Changes> =
-    SharedBreaker::with_observer(CONFIG, CountWindow::new(), probe::SysTickClock, &CHANGES);
+static SENSOR: SharedBreaker<
+    CountWindow<8>,
+    probe::SysTickClock,
+    &Changes,
+    CriticalSectionLock,
+    Sensor,
+> = SharedBreaker::fixed_with_observer(Sensor, CountWindow::new(), probe::SysTickClock, &CHANGES);
 
 #[exception]
 fn PendSV() {

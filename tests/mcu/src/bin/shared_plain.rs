@@ -14,23 +14,30 @@ use core::time::Duration;
 
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
-use tripline_core::{Config, CountWindow, Rate, SharedBreaker};
+use tripline_core::shared::CriticalSectionLock;
+use tripline_core::{Config, CountWindow, FixedConfig, Rate, SharedBreaker};
 
-const CONFIG: Config = match Config::builder()
-    .consecutive_failures(5)
-    .failure_rate(Rate::percent(50))
-    .minimum_calls(8)
-    .open_duration(Duration::from_secs(1))
-    .exponential_backoff(2_000, Duration::from_secs(30))
-    .build()
-{
-    Ok(config) => config,
-    Err(_) => panic!("invalid configuration"), // at compile time
-};
+/// The configuration, fixed at compile time: the compiler folds what it
+/// leaves unused, and none of it is kept in RAM.
+struct Sensor;
+
+impl FixedConfig for Sensor {
+    const CONFIG: Config = match Config::builder()
+        .consecutive_failures(5)
+        .failure_rate(Rate::percent(50))
+        .minimum_calls(8)
+        .open_duration(Duration::from_secs(1))
+        .exponential_backoff(2_000, Duration::from_secs(30))
+        .build()
+    {
+        Ok(config) => config,
+        Err(_) => panic!("invalid configuration"), // at compile time
+    };
+}
 
 /// The breaker, without an observer: no event is built or queued.
-static SENSOR: SharedBreaker<CountWindow<8>, probe::SysTickClock> =
-    SharedBreaker::new(CONFIG, CountWindow::new(), probe::SysTickClock);
+static SENSOR: SharedBreaker<CountWindow<8>, probe::SysTickClock, (), CriticalSectionLock, Sensor> =
+    SharedBreaker::fixed(Sensor, CountWindow::new(), probe::SysTickClock);
 
 #[exception]
 fn PendSV() {
