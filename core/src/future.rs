@@ -7,12 +7,12 @@
 //! embassy share this code and only pass `tokio::time::sleep` or
 //! `embassy_time::Timer::after`.
 
-use crate::fixed::ConfigSource;
 use core::future::{poll_fn, Future};
 use core::pin::pin;
 use core::task::Poll;
 use core::time::Duration;
 
+use crate::fixed::ConfigSource;
 use crate::observe::Sink;
 use crate::shared::LockKind;
 use crate::window::Window;

@@ -9,7 +9,7 @@ use core::time::Duration;
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use embassy_sync::blocking_mutex::Mutex;
 use tripline_core::observe::Sink;
-use tripline_core::shared::CriticalSectionFast;
+use tripline_core::shared::{CriticalSectionFast, Inner};
 use tripline_core::window::Window;
 use tripline_core::{
     CallError, Config, ConfigSource, FixedConfig, Outcome, SharedBreaker, State, TimeoutError,
@@ -94,14 +94,7 @@ impl<W: Window, M: RawMutex, O: Sink> EmbassyBreaker<W, M, O> {
     #[must_use]
     pub const fn with_observer(config: Config, window: W, observer: O) -> Self {
         let inner = EmbassySharedBreaker::<W, M, O>::unlocked(config, window);
-        EmbassyBreaker {
-            shared: SharedBreaker::from_lock(
-                CriticalSectionFast::new(&config),
-                Mutex::new(RefCell::new(inner)),
-                EmbassyClock,
-                observer,
-            ),
-        }
+        Self::around(CriticalSectionFast::new(&config), inner, observer)
     }
 }
 
@@ -136,9 +129,16 @@ impl<W: Window, M: RawMutex, O: Sink, K: FixedConfig> EmbassyBreaker<W, M, O, K>
     #[must_use]
     pub const fn fixed_with_observer(config: K, window: W, observer: O) -> Self {
         let inner = EmbassySharedBreaker::<W, M, O, K>::unlocked_fixed(config, window);
+        Self::around(CriticalSectionFast::new(&K::CONFIG), inner, observer)
+    }
+}
+
+impl<W: Window, M: RawMutex, O: Sink, K> EmbassyBreaker<W, M, O, K> {
+    /// The breaker around `inner`, in an embassy mutex, with the embassy clock.
+    const fn around(fast: CriticalSectionFast, inner: Inner<W, O, K>, observer: O) -> Self {
         EmbassyBreaker {
             shared: SharedBreaker::from_lock(
-                CriticalSectionFast::new(&K::CONFIG),
+                fast,
                 Mutex::new(RefCell::new(inner)),
                 EmbassyClock,
                 observer,

@@ -112,10 +112,7 @@ impl LockKind for CriticalSectionLock {
     }
 
     fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        critical_section::with(|cs| {
-            let mut value = lock.borrow(cs).try_borrow_mut().ok()?;
-            Some(f(&mut value))
-        })
+        Self::with_or(lock, |value| Some(f(value)), || None)
     }
 
     #[inline(always)]
@@ -248,17 +245,16 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind, K: FixedConfig> SharedBreaker<W,
     /// at compile time ([`FixedConfig`]); for adapters whose lock has a
     /// `const` constructor.
     pub const fn unlocked_fixed(config: K, window: W) -> Inner<W, O, K> {
-        Breaker::assemble(
-            Machine::new(&K::CONFIG),
-            config,
-            window,
-            (),
-            <O::Queue as Queue>::NEW,
-        )
+        Self::inner(Machine::new(&K::CONFIG), config, window)
     }
 }
 
 impl<W: Window, C: Clock, O: Sink, L: LockKind, K> SharedBreaker<W, C, O, L, K> {
+    /// The breaker inside the lock: no clock of its own, `O`'s queue.
+    const fn inner(m: Machine, config: K, window: W) -> Inner<W, O, K> {
+        Breaker::assemble(m, config, window, (), <O::Queue as Queue>::NEW)
+    }
+
     /// A shared breaker over a lock already holding
     /// [`unlocked`](SharedBreaker::unlocked)'s breaker, with the lock
     /// kind's [`FastPath`] made for the same config (`LockFree::new(&config)`
@@ -282,13 +278,7 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind> SharedBreaker<W, C, O, L> {
     /// The breaker for [`from_lock`](SharedBreaker::from_lock) to take once
     /// it is inside its lock; for adapters whose lock has a `const` constructor.
     pub const fn unlocked(config: Config, window: W) -> Inner<W, O> {
-        Breaker::assemble(
-            Machine::new(&config),
-            config,
-            window,
-            (),
-            <O::Queue as Queue>::NEW,
-        )
+        Self::inner(Machine::new(&config), config, window)
     }
 
     /// A shared breaker over any lock kind (what adapters use).

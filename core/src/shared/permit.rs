@@ -1,10 +1,10 @@
 //! [`SharedPermit`]: a [`SharedBreaker`]'s permit, which cancels itself if
 //! dropped unrecorded.
 
-use crate::fixed::ConfigSource;
 use core::ops::Deref;
 
 use super::{Busy, LockKind, SharedBreaker};
+use crate::fixed::ConfigSource;
 use crate::observe::Sink;
 use crate::window::Window;
 use crate::{Clock, Outcome, Permit, Recorded};

@@ -121,8 +121,8 @@ enum Slot {
 const _: () = assert!(core::mem::size_of::<Option<Slot>>() == 16);
 
 impl Slot {
-    /// The slot for `event`; `None` for what is never queued (a report of
-    /// dropped events, an event kind this queue does not know).
+    /// The slot for `event`; `None` for a report of dropped events, which
+    /// is never queued (the queue counts them itself).
     #[inline(always)]
     fn of(event: &Event) -> Option<Slot> {
         Some(match *event {

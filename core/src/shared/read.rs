@@ -1,10 +1,10 @@
 //! The reads of a shared breaker: `state`, `retry_after`, `metrics`, from
 //! what the lock holder published, or under the lock where nothing is.
 
-use crate::fixed::ConfigSource;
 use core::time::Duration;
 
 use super::{FastPath, LockKind, SharedBreaker};
+use crate::fixed::ConfigSource;
 use crate::machine::Machine;
 use crate::observe::Sink;
 use crate::window::{Totals, Window};
