@@ -90,7 +90,7 @@ pub use fixed::{ConfigSource, FixedConfig};
 pub use future::TimeoutError;
 pub use health::Health;
 pub use metrics::Metrics;
-pub use observe::{Event, Interest, Observer, Sink};
+pub use observe::{Event, Interest, Observer, Queued, Sink};
 pub use permit::{CallError, Outcome, Permit, Recorded, RejectReason, Rejected};
 pub use presets::{Preset, Strictness};
 pub use rate::Rate;

@@ -22,9 +22,11 @@ pub(crate) struct Machine {
     pub(crate) entered_at: Instant,
     /// Open: when it may go half-open (`ZERO`: the open time starts at the
     /// first clock reading, see [`Machine::opens_at_first_reading`]).
-    /// HalfOpen: when the episode times out (`MAX`: never). Other states: `MAX`.
+    /// HalfOpen: when the episode times out (`MAX`: never). Other states:
+    /// `ZERO`, unused.
     pub(crate) until: Instant,
-    /// The un-jittered open time of the current backoff step.
+    /// The un-jittered open time of the current backoff step; 0 (unused)
+    /// while `open_attempts` is 0.
     pub(crate) backoff_step_us: u64,
     pub(crate) open_attempts: u32,
     /// At most the configuration's `half_open_permits`, a `u16`.
@@ -41,18 +43,17 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
+    /// A machine in the configuration's initial state. Starting closed,
+    /// every byte of it is zero, so a `static` breaker costs no flash for
+    /// its initial image (it is placed in `.bss`).
     pub(crate) const fn new(config: &Config) -> Machine {
         let starts_open = matches!(config.initial_state, State::Open);
         Machine {
             state: config.initial_state,
             generation: 0,
             entered_at: Instant::ZERO,
-            until: if starts_open {
-                Instant::ZERO
-            } else {
-                Instant::MAX
-            },
-            backoff_step_us: config.open_us,
+            until: Instant::ZERO,
+            backoff_step_us: if starts_open { config.open_us } else { 0 },
             open_attempts: if starts_open { 1 } else { 0 },
             probes_admitted: 0,
             probe_successes: 0,
@@ -198,7 +199,19 @@ impl Machine {
                 self.open_attempts,
             ),
         };
+        // The rates first: they are calls, and everything read before one
+        // would have to be kept across it.
         let gated = window.calls >= min_calls;
+        let failure_rate_permille = if gated {
+            window.failure_rate_permille()
+        } else {
+            None
+        };
+        let slow_call_rate_permille = if gated {
+            window.slow_rate_permille()
+        } else {
+            None
+        };
         let c = &self.counts;
         let plus = |inside: u64, count: Count| inside.wrapping_add(outside.count(count));
         Metrics {
@@ -216,16 +229,8 @@ impl Machine {
             stale: plus(c.stale, Count::Stale),
             clock_glitches: u64::from(self.clock_glitches),
             window,
-            failure_rate_permille: if gated {
-                window.failure_rate_permille()
-            } else {
-                None
-            },
-            slow_call_rate_permille: if gated {
-                window.slow_rate_permille()
-            } else {
-                None
-            },
+            failure_rate_permille,
+            slow_call_rate_permille,
             consecutive_failures: streak,
             probe_successes: u32::from(probes),
             open_attempts,

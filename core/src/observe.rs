@@ -311,19 +311,79 @@ impl<T: Observer> Sink for T {
     type Queue = crate::shared::EventQueue<T>;
     #[inline]
     fn interest(&self) -> Interest {
-        // A constant mask: a kind outside `INTEREST` is known unwanted at
-        // compile time, and its event is never built. (Skipped for `ALL`,
-        // where it would only cost an instruction per call.)
-        let now = Observer::interest(self);
-        if T::INTEREST.contains(Interest::ALL) {
-            now
-        } else {
-            now.intersection(T::INTEREST)
-        }
+        bounded(self)
     }
     #[inline]
     fn on_event(&self, event: &Event) {
         Observer::on_event(self, event);
+    }
+}
+
+/// What `observer` wants now, within its `INTEREST`: a constant mask, so a
+/// kind outside `INTEREST` is known unwanted at compile time and its event
+/// is never built. (Skipped for `ALL`, where it would only cost an
+/// instruction per call.)
+#[inline(always)]
+fn bounded<T: Observer>(observer: &T) -> Interest {
+    let now = Observer::interest(observer);
+    if T::INTEREST.contains(Interest::ALL) {
+        now
+    } else {
+        now.intersection(T::INTEREST)
+    }
+}
+
+/// An observer with room for `N` waiting events in a
+/// [`SharedBreaker`](crate::SharedBreaker), instead of the default
+/// [`DEFAULT_QUEUE`](crate::shared::DEFAULT_QUEUE) (8).
+///
+/// A shared breaker keeps its events in a queue inside its lock until it
+/// delivers them, 16 bytes each. An observer of state changes alone needs
+/// room for 3, the most one operation makes (a half-open time-out noticed
+/// late, the open time after it ending too, and the outcome's change);
+/// with less, consecutive state changes are merged (A→B, B→C reads as
+/// A→C), never lost. Anything else on a full queue is left out and counted
+/// in an [`Event::Dropped`]. `N` is 1 to 255 (a compile error otherwise).
+///
+/// ```
+/// # mod tripline { pub use tripline_core::*; }
+/// use core::sync::atomic::{AtomicU32, Ordering};
+/// use tripline::observe::{Interest, Queued};
+/// use tripline::shared::CriticalSectionLock;
+/// use tripline::{Config, CountWindow, Event, MockClock, Observer, SharedBreaker};
+///
+/// struct Changes(AtomicU32);
+/// impl Observer for Changes {
+///     const INTEREST: Interest = Interest::STATE_CHANGED;
+///     fn on_event(&self, _: &Event) {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// let clock = MockClock::new();
+/// let b: SharedBreaker<_, _, Queued<Changes, 3>, CriticalSectionLock> =
+///     SharedBreaker::with_observer(
+///         Config::default(),
+///         CountWindow::<8>::new(),
+///         &clock,
+///         Queued(Changes(AtomicU32::new(0))),
+///     );
+/// b.force_open();
+/// assert_eq!(b.observer().0 .0.load(Ordering::Relaxed), 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Queued<O, const N: usize>(pub O);
+
+impl<O: Observer, const N: usize> Sink for Queued<O, N> {
+    const INTEREST: Interest = O::INTEREST;
+    type Queue = crate::shared::EventQueue<O, N>;
+    #[inline]
+    fn interest(&self) -> Interest {
+        bounded(&self.0)
+    }
+    #[inline]
+    fn on_event(&self, event: &Event) {
+        Observer::on_event(&self.0, event);
     }
 }
 
@@ -342,6 +402,7 @@ impl Sink for () {
 mod sealed {
     pub trait Sealed {}
     impl<T: super::Observer> Sealed for T {}
+    impl<O: super::Observer, const N: usize> Sealed for super::Queued<O, N> {}
     impl Sealed for () {}
 }
 

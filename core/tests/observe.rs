@@ -4,7 +4,10 @@
 
 use std::sync::Mutex;
 
-use tripline_core::observe::Interest;
+use std::time::Duration;
+
+use tripline_core::observe::{Interest, Queued};
+use tripline_core::shared::CriticalSectionLock;
 use tripline_core::{
     Breaker, Config, CountWindow, Event, MockClock, Observer, SharedBreaker, State,
 };
@@ -99,4 +102,59 @@ fn an_observer_of_nothing_gets_nothing_and_every_call_is_still_counted() {
     let m = b.metrics();
     assert_eq!(m.state, State::Open);
     assert_eq!((m.successes, m.failures, m.rejected), (1, 2, 1));
+}
+
+/// A shared breaker left half-open past its time limit and past the open
+/// time after it, then forced open: one operation, three state changes.
+fn three_changes_in_one_operation<const N: usize>() -> Vec<(State, State)> {
+    let clock = MockClock::new();
+    let config = Config::builder()
+        .consecutive_failures(1)
+        .open_duration(Duration::from_secs(1))
+        .half_open_time_limit(Duration::from_secs(2))
+        .build()
+        .expect("valid configuration");
+    let b: SharedBreaker<_, _, Queued<Changes, N>, CriticalSectionLock> =
+        SharedBreaker::with_observer(
+            config,
+            CountWindow::<4>::new(),
+            &clock,
+            Queued(Changes::default()),
+        );
+    let _ = b.call(|| Err::<(), _>(()));
+    clock.advance(Duration::from_secs(1));
+    let probe = b.try_acquire().expect("half-open admits a probe");
+    clock.advance(Duration::from_secs(10)); // past the limit and the open time after it
+    b.observer().0 .0.lock().expect("no panic here").clear();
+    b.force_open().expect("not re-entered");
+    drop(probe);
+    let events = b.observer().0 .0.lock().expect("no panic here").clone();
+    states(&events)
+}
+
+#[test]
+fn a_queue_with_room_for_three_keeps_every_change_of_one_operation() {
+    assert_eq!(
+        three_changes_in_one_operation::<3>(),
+        [
+            (State::HalfOpen, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::ForcedOpen),
+        ]
+    );
+}
+
+#[test]
+fn a_queue_with_less_room_merges_state_changes_and_loses_none() {
+    assert_eq!(
+        three_changes_in_one_operation::<1>(),
+        [(State::HalfOpen, State::ForcedOpen)]
+    );
+    assert_eq!(
+        three_changes_in_one_operation::<2>(),
+        [
+            (State::HalfOpen, State::Open),
+            (State::Open, State::ForcedOpen)
+        ]
+    );
 }

@@ -310,11 +310,11 @@ impl<W: Window, C, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
         m.probe_successes = 0;
         m.consecutive_failures = 0;
         m.reported = RuleSet::EMPTY;
-        m.until = Instant::MAX;
+        m.until = Instant::ZERO;
         match to {
             State::Closed => {
                 m.open_attempts = 0;
-                m.backoff_step_us = self.config.config().open_us;
+                m.backoff_step_us = 0;
                 self.window.clear();
             }
             State::HalfOpen | State::MetricsOnly => self.window.clear(),

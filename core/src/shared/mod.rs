@@ -40,7 +40,7 @@ use core::time::Duration;
 
 pub use fast::{FastPath, LockFree, Locked};
 pub use permit::{BreakerRef, SharedPermit};
-pub use queue::{EventQueue, Queue};
+pub use queue::{EventQueue, Queue, DEFAULT_QUEUE};
 
 use crate::breaker::Reading;
 use crate::fixed::{ConfigSource, FixedConfig};

@@ -48,7 +48,7 @@ impl Queue for () {
     fn abandon(&self) {}
 }
 
-impl<O: Observer> Queue for EventQueue<O> {
+impl<O: Observer, const N: usize> Queue for EventQueue<O, N> {
     #[allow(clippy::declare_interior_mutable_const)]
     const NEW: Self = EventQueue::new();
     fn set_interest(&self, interest: Interest) {
@@ -62,7 +62,7 @@ impl<O: Observer> Queue for EventQueue<O> {
         true
     }
     fn pop(&self) -> Option<Event> {
-        let event = self.take_oldest();
+        let event = self.take_oldest(O::INTEREST);
         if event.is_none() {
             self.delivering.set(false);
         }
@@ -73,17 +73,19 @@ impl<O: Observer> Queue for EventQueue<O> {
     }
 }
 
-/// Room for the events of one operation (a lazy transition, the outcome,
-/// three thresholds, a reset and the state change) with some to spare; more
-/// accumulate only while another thread is delivering.
-pub(crate) const QUEUE: usize = 8;
+/// The default room: the events of one operation (a lazy transition, the
+/// outcome, three thresholds, a reset and the state change) with some to
+/// spare; more accumulate only while another thread is delivering.
+pub const DEFAULT_QUEUE: usize = 8;
 
 /// An event as it waits in the queue: [`Event`] without what a queued
 /// event never has (a breaker name, [`Event::Dropped`]) and with its
 /// optional values flattened, so that it takes 16 bytes instead of 32 on
-/// 32-bit chips and 40 on 64-bit ones.
+/// 32-bit chips and 40 on 64-bit ones. An empty slot is all zeros, so an
+/// empty queue in a `static` needs no initial image in flash.
 #[derive(Clone, Copy, Debug)]
 enum Slot {
+    Empty,
     Changed {
         from: State,
         to: State,
@@ -118,7 +120,7 @@ enum Slot {
     },
 }
 
-const _: () = assert!(core::mem::size_of::<Option<Slot>>() == 16);
+const _: () = assert!(core::mem::size_of::<Slot>() == 16);
 
 impl Slot {
     /// The slot for `event`; `None` for a report of dropped events, which
@@ -169,16 +171,20 @@ impl Slot {
         })
     }
 
-    /// The event this slot holds.
-    fn event(self) -> Event {
+    /// The event this slot holds, if any. Only kinds in `wanted` are ever
+    /// queued; a constant `wanted` leaves the others' conversions out of
+    /// the binary.
+    #[inline(always)]
+    fn event(self, wanted: Interest) -> Option<Event> {
         let timed = |timed: bool, us: u64| if timed { Some(us) } else { None };
-        match self {
+        let kind = |k: Interest| wanted.intersects(k);
+        Some(match self {
             Slot::Changed {
                 from,
                 to,
                 reason,
                 at,
-            } => Event::StateChanged {
+            } if kind(Interest::STATE_CHANGED) => Event::StateChanged {
                 from,
                 to,
                 reason,
@@ -188,7 +194,7 @@ impl Slot {
                 rule,
                 value,
                 threshold,
-            } => Event::ThresholdExceeded {
+            } if kind(Interest::THRESHOLD) => Event::ThresholdExceeded {
                 rule,
                 value,
                 threshold,
@@ -197,12 +203,14 @@ impl Slot {
                 reason,
                 known,
                 retry_after_us,
-            } => Event::Rejected(Rejected::new(reason, timed(known, retry_after_us))),
+            } if kind(Interest::REJECTED) => {
+                Event::Rejected(Rejected::new(reason, timed(known, retry_after_us)))
+            }
             Slot::Success {
                 timed: t,
                 slow,
                 duration_us,
-            } => Event::Success {
+            } if kind(Interest::SUCCESS) => Event::Success {
                 duration_us: timed(t, duration_us),
                 slow,
             },
@@ -210,28 +218,30 @@ impl Slot {
                 timed: t,
                 slow,
                 duration_us,
-            } => Event::Failure {
+            } if kind(Interest::FAILURE) => Event::Failure {
                 duration_us: timed(t, duration_us),
                 slow,
             },
-            Slot::Ignored => Event::Ignored,
-            Slot::Cancelled => Event::Cancelled,
-            Slot::Stale => Event::Stale,
-            Slot::Reset { at } => Event::Reset { at },
-        }
+            Slot::Ignored if kind(Interest::IGNORED) => Event::Ignored,
+            Slot::Cancelled if kind(Interest::CANCELLED) => Event::Cancelled,
+            Slot::Stale if kind(Interest::STALE) => Event::Stale,
+            Slot::Reset { at } if kind(Interest::RESET) => Event::Reset { at },
+            _ => return None,
+        })
     }
 }
 
 /// The [`Observer`] of the breaker inside a [`SharedBreaker`](super::SharedBreaker)
-/// whose observer is an `O`: it holds events until the lock is released,
-/// and wants what `O` wants. Not used directly.
+/// whose observer is an `O`: it holds up to `N` events until the lock is
+/// released, and wants what `O` wants. Not used directly: `N` is
+/// [`DEFAULT_QUEUE`], or what a [`Queued`](crate::observe::Queued) observer says.
 ///
 /// When full, it keeps every state change (one arriving then takes the
 /// last slot, merged with the state change there: A→B then B→C reads as
 /// A→C) and leaves out other events, counting them in one
 /// [`Event::Dropped`] delivered after what waits.
-pub struct EventQueue<O> {
-    slots: [Cell<Option<Slot>>; QUEUE],
+pub struct EventQueue<O, const N: usize = DEFAULT_QUEUE> {
+    slots: [Cell<Slot>; N],
     len: Cell<u8>,
     /// A thread is delivering; new events wait for it.
     delivering: Cell<bool>,
@@ -242,7 +252,7 @@ pub struct EventQueue<O> {
     observer: PhantomData<fn() -> O>,
 }
 
-impl<O> core::fmt::Debug for EventQueue<O> {
+impl<O, const N: usize> core::fmt::Debug for EventQueue<O, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EventQueue")
             .field("len", &self.len.get())
@@ -252,10 +262,11 @@ impl<O> core::fmt::Debug for EventQueue<O> {
     }
 }
 
-impl<O> EventQueue<O> {
+impl<O, const N: usize> EventQueue<O, N> {
     pub(crate) const fn new() -> Self {
+        const { assert!(N >= 1 && N <= 255, "an event queue holds 1 to 255 events") };
         EventQueue {
-            slots: [const { Cell::new(None) }; QUEUE],
+            slots: [const { Cell::new(Slot::Empty) }; N],
             len: Cell::new(0),
             delivering: Cell::new(false),
             interest: Cell::new(Interest::NONE),
@@ -274,20 +285,20 @@ impl<O> EventQueue<O> {
 
     /// The oldest event, moving the others up; once none is left, the
     /// count of those left out, if any.
-    fn take_oldest(&self) -> Option<Event> {
+    fn take_oldest(&self, wanted: Interest) -> Option<Event> {
         let len = usize::from(self.len.get());
         if len == 0 {
             let count = self.dropped.replace(0);
             return (count > 0).then_some(Event::Dropped { count });
         }
-        let first = self.slots.first().and_then(Cell::take);
+        let first = self.slots.first().map(|s| s.replace(Slot::Empty));
         for w in self.slots.windows(2).take(len.saturating_sub(1)) {
             if let [a, b] = w {
-                a.set(b.take());
+                a.set(b.replace(Slot::Empty));
             }
         }
         self.len.set(self.len.get().saturating_sub(1));
-        first.map(Slot::event)
+        first.and_then(|slot| slot.event(wanted))
     }
 
     // Inline: at each place an event is built its kind is known, and the
@@ -297,8 +308,8 @@ impl<O> EventQueue<O> {
         let Some(slot) = Slot::of(event) else { return };
         let len = self.len.get();
         if let Some(free) = self.slots.get(usize::from(len)) {
-            free.set(Some(slot));
-            // A slot exists at `len`, so len < QUEUE: the add never saturates.
+            free.set(slot);
+            // A slot exists at `len`, so len < N <= 255: the add never saturates.
             self.len.set(len.saturating_add(1));
             return;
         }
@@ -310,7 +321,7 @@ impl<O> EventQueue<O> {
         if let Some(last) = self.slots.last() {
             let from = match last.get() {
                 // A→B then B→C reads as A→C.
-                Some(Slot::Changed { from, .. }) => from,
+                Slot::Changed { from, .. } => from,
                 _ => {
                     self.count_dropped();
                     match slot {
@@ -319,17 +330,17 @@ impl<O> EventQueue<O> {
                     }
                 }
             };
-            last.set(Some(Slot::Changed {
+            last.set(Slot::Changed {
                 from,
                 to,
                 reason,
                 at,
-            }));
+            });
         }
     }
 }
 
-impl<O: Observer> Observer for EventQueue<O> {
+impl<O: Observer, const N: usize> Observer for EventQueue<O, N> {
     const INTEREST: Interest = O::INTEREST;
 
     fn interest(&self) -> Interest {
@@ -406,7 +417,7 @@ mod tests {
             },
         ];
         let q = queue();
-        for batch in events.chunks(QUEUE) {
+        for batch in events.chunks(DEFAULT_QUEUE) {
             for e in batch {
                 put(&q, e);
             }
@@ -417,17 +428,22 @@ mod tests {
     #[test]
     fn when_full_a_state_change_takes_the_last_slot_and_merges_with_one_there() {
         let q = queue();
-        for _ in 0..QUEUE {
+        for _ in 0..DEFAULT_QUEUE {
             put(&q, &Event::Cancelled);
         }
         put(&q, &Event::Stale); // no room: left out, counted
         put(&q, &changed(State::Closed, State::Open, 1)); // replaces the last Cancelled
         put(&q, &changed(State::Open, State::HalfOpen, 2)); // merged: Closed → HalfOpen
         let out = drain(&q);
-        assert_eq!(out.len(), QUEUE + 1);
-        assert!(out[..QUEUE - 1].iter().all(|e| *e == Event::Cancelled));
-        assert_eq!(out[QUEUE - 1], changed(State::Closed, State::HalfOpen, 2));
-        assert_eq!(out[QUEUE], Event::Dropped { count: 2 });
+        assert_eq!(out.len(), DEFAULT_QUEUE + 1);
+        assert!(out[..DEFAULT_QUEUE - 1]
+            .iter()
+            .all(|e| *e == Event::Cancelled));
+        assert_eq!(
+            out[DEFAULT_QUEUE - 1],
+            changed(State::Closed, State::HalfOpen, 2)
+        );
+        assert_eq!(out[DEFAULT_QUEUE], Event::Dropped { count: 2 });
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! `SharedBreaker<CountWindow<8>, SysTickClock>` in a `static`, shared by
 //! `main` and an interrupt handler (PendSV), with consecutive failures, a
 //! failure-rate rule and exponential backoff; the observer counts state
-//! changes (as a status LED or a log would), and `main` also reads `state`
-//! and `metrics`. `shared_plain` is the same firmware without the observer.
+//! changes (as a status LED or a log would), held in the breaker with room
+//! for the 3 events one operation can queue for it, and `main` also reads
+//! `state` and `metrics`. `shared_plain` is the same firmware without the
+//! observer.
 #![no_std]
 #![no_main]
 
@@ -16,7 +18,7 @@ use core::time::Duration;
 
 use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
-use tripline_core::observe::Interest;
+use tripline_core::observe::{Interest, Queued};
 use tripline_core::shared::CriticalSectionLock;
 use tripline_core::{Config, CountWindow, Event, FixedConfig, Observer, Rate, SharedBreaker};
 
@@ -56,16 +58,21 @@ impl Observer for Changes {
     }
 }
 
-static CHANGES: Changes = Changes(AtomicU32::new(0));
-
-/// The breaker, observed: its events wait in a queue inside the lock.
+/// The breaker, observed: its events wait in a queue inside the lock, with
+/// room for 3 (the most one operation makes for an observer of state
+/// changes).
 static SENSOR: SharedBreaker<
     CountWindow<8>,
     probe::SysTickClock,
-    &Changes,
+    Queued<Changes, 3>,
     CriticalSectionLock,
     Sensor,
-> = SharedBreaker::fixed_with_observer(Sensor, CountWindow::new(), probe::SysTickClock, &CHANGES);
+> = SharedBreaker::fixed_with_observer(
+    Sensor,
+    CountWindow::new(),
+    probe::SysTickClock,
+    Queued(Changes(AtomicU32::new(0))),
+);
 
 #[exception]
 fn PendSV() {
@@ -81,5 +88,6 @@ fn main() -> ! {
         let _ = black_box(SENSOR.state());
         // By reference: the whole struct is built, as a report would read it.
         let _ = black_box(&SENSOR.metrics());
+        let _ = black_box(SENSOR.observer().0 .0.load(Ordering::Relaxed));
     }
 }
