@@ -48,13 +48,13 @@ impl Instant {
     /// The instant `millis` milliseconds after the origin (saturating).
     #[must_use]
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(millis.saturating_mul(1_000))
+        Instant(scale(millis, 1_000))
     }
 
     /// The instant `secs` seconds after the origin (saturating).
     #[must_use]
     pub const fn from_secs(secs: u64) -> Self {
-        Instant(secs.saturating_mul(1_000_000))
+        Instant(scale(secs, 1_000_000))
     }
 
     /// Microseconds since the origin.
@@ -85,6 +85,27 @@ impl Instant {
     #[must_use]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_micros(self.saturating_micros_since(earlier))
+    }
+}
+
+/// `clock.now()`, out of line. A shared breaker reads its clock from
+/// several places (each locked operation, each read): one copy of the
+/// clock's code serves them all, which on a microcontroller is worth more
+/// than the call it costs.
+#[inline(never)]
+pub(crate) fn read<C: Clock + ?Sized>(clock: &C) -> Instant {
+    clock.now()
+}
+
+/// `value × unit`, saturating at `u64::MAX`. The bound is a constant for a
+/// constant unit, so on a chip without a 64-bit multiplier this is a
+/// compare and a multiplication, not a full-width overflow check (a clock
+/// calls it on every reading).
+#[inline(always)]
+const fn scale(value: u64, unit: u64) -> u64 {
+    match u64::MAX.checked_div(unit) {
+        Some(bound) if value <= bound => value.wrapping_mul(unit),
+        _ => u64::MAX,
     }
 }
 
@@ -187,5 +208,24 @@ impl MockClock {
 impl Clock for MockClock {
     fn now(&self) -> Instant {
         Instant(self.micros.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_and_secs_convert_exactly_and_saturate_past_the_range() {
+        for (ms, us) in [(0, 0), (1, 1_000), (u64::MAX / 1_000, u64::MAX / 1_000 * 1_000)] {
+            assert_eq!(Instant::from_millis(ms).as_micros(), us);
+        }
+        for ms in [u64::MAX / 1_000 + 1, u64::MAX] {
+            assert_eq!(Instant::from_millis(ms), Instant::MAX);
+        }
+        let secs = u64::MAX / 1_000_000;
+        assert_eq!(Instant::from_secs(secs).as_micros(), secs * 1_000_000);
+        assert_eq!(Instant::from_secs(secs + 1), Instant::MAX);
+        assert_eq!(Instant::from_secs(7).as_micros(), 7_000_000);
     }
 }

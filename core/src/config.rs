@@ -60,6 +60,10 @@ pub struct Config {
     pub(crate) minimum_calls: u32,
     pub(crate) open_us: u64,
     pub(crate) backoff_factor_permille: u32,
+    /// The factor as a whole number (2 for 2000 ‰), or 0 if it is not one:
+    /// a whole factor's step is a product, without a division.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) backoff_whole: u16,
     pub(crate) max_open_us: u64,
     pub(crate) jitter_permille: u16,
     pub(crate) jitter_seed: u32,
@@ -94,6 +98,7 @@ impl Config {
         minimum_calls: 10,
         open_us: 30_000_000,
         backoff_factor_permille: 1_000,
+        backoff_whole: 1,
         max_open_us: 30_000_000,
         jitter_permille: 0,
         jitter_seed: 0x9E37_79B9,
@@ -483,10 +488,19 @@ impl ConfigBuilder {
                     });
                 }
                 c.backoff_factor_permille = factor_permille;
+                // In range, the factor is at most 1,000,000: its whole part fits.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = (factor_permille / 1_000) as u16;
+                c.backoff_whole = if factor_permille % 1_000 == 0 {
+                    whole
+                } else {
+                    0
+                };
                 c.max_open_us = cap_us;
             }
             None => {
                 c.backoff_factor_permille = Config::DEFAULT.backoff_factor_permille;
+                c.backoff_whole = Config::DEFAULT.backoff_whole;
                 c.max_open_us = if c.open_us > Config::DEFAULT.max_open_us {
                     c.open_us
                 } else {

@@ -56,11 +56,15 @@ pub trait FixedConfig {
 /// assert!(is_default(&Config::DEFAULT));
 /// ```
 pub trait ConfigSource: sealed::Sealed {
+    /// The configuration, when the type fixes it (a [`FixedConfig`]).
+    #[doc(hidden)]
+    const FIXED: Option<&'static Config>;
     /// The configuration.
     fn config(&self) -> &Config;
 }
 
 impl ConfigSource for Config {
+    const FIXED: Option<&'static Config> = None;
     #[inline(always)]
     fn config(&self) -> &Config {
         self
@@ -68,6 +72,7 @@ impl ConfigSource for Config {
 }
 
 impl<T: FixedConfig> ConfigSource for T {
+    const FIXED: Option<&'static Config> = Some(&T::CONFIG);
     #[inline(always)]
     fn config(&self) -> &Config {
         &T::CONFIG

@@ -98,16 +98,30 @@ impl RuleSet {
 /// capped. Out of line: opening and the reads of a pending time-out share it.
 #[inline(never)]
 pub(crate) fn next_step(config: &Config, current: u64) -> u64 {
-    // Exactly ⌊current × factor / 1000⌋, saturating: with current = 1000·q + r,
-    // that is q·factor + ⌊r·factor / 1000⌋. (A 16.16 fixed-point factor was
-    // off by a microsecond or more per step, and a saturating product shrank
-    // steps above 2⁴⁸ µs.)
-    let factor = config.backoff_factor_permille as u64;
-    let q = div1000(current);
-    // q·1000 <= current, and r < 1000 with factor < 2³² keeps r·factor < 2⁴².
-    #[allow(clippy::arithmetic_side_effects)]
-    let part = div1000((current - q * 1_000) * factor);
-    let next = q.saturating_mul(factor).saturating_add(part);
+    let whole = config.backoff_whole;
+    let next = if whole != 0 {
+        // A whole factor (2×, the common one): a product, saturating, in two
+        // halves that cannot overflow (each below 2³² × 2¹⁶).
+        let w = u64::from(whole);
+        let hi = (current >> 32).wrapping_mul(w);
+        let lo = (current & 0xFFFF_FFFF).wrapping_mul(w);
+        if hi >> 32 == 0 {
+            (hi << 32).saturating_add(lo)
+        } else {
+            u64::MAX
+        }
+    } else {
+        // Exactly ⌊current × factor / 1000⌋, saturating: with current = 1000·q + r,
+        // that is q·factor + ⌊r·factor / 1000⌋. (A 16.16 fixed-point factor was
+        // off by a microsecond or more per step, and a saturating product shrank
+        // steps above 2⁴⁸ µs.)
+        let factor = u64::from(config.backoff_factor_permille);
+        let q = div1000(current);
+        // q·1000 <= current, and r < 1000 with factor < 2³² keeps r·factor < 2⁴².
+        #[allow(clippy::arithmetic_side_effects)]
+        let part = div1000((current - q * 1_000) * factor);
+        q.saturating_mul(factor).saturating_add(part)
+    };
     // `min` then `max`, not `clamp`: clamp asserts its bounds, a panic path.
     next.min(config.max_open_us).max(config.open_us)
 }
@@ -264,5 +278,44 @@ mod tests {
             steps,
             [1_000_000, 1_500_000, 2_250_000, 3_375_000, 5_000_000, 5_000_000]
         );
+    }
+
+    #[test]
+    fn a_step_is_exactly_the_floor_of_step_times_factor_whole_factors_included() {
+        // The wide-arithmetic definition, for factors whole (a product) and
+        // not (the division-free split), at the edges and at random.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for factor in [1_000, 1_001, 1_500, 2_000, 3_000, 999_999, 1_000_000] {
+            let config = Config::builder()
+                .consecutive_failures(1)
+                .open_duration(Duration::from_millis(1))
+                .exponential_backoff(factor, Duration::MAX)
+                .build()
+                .unwrap();
+            assert_eq!(config.backoff_whole != 0, factor % 1_000 == 0);
+            let edges = [
+                1_000,
+                u64::MAX / 2,
+                u64::MAX / 1_000,
+                u64::MAX - 1,
+                u64::MAX,
+                1 << 54,
+            ];
+            let randoms = (0..if cfg!(miri) { 100 } else { 20_000 }).map(|i| next() >> (i % 64));
+            for current in edges.into_iter().chain(randoms) {
+                let wide = u128::from(current) * u128::from(factor) / 1_000;
+                let want = u64::try_from(wide)
+                    .unwrap_or(u64::MAX)
+                    .min(config.max_open_us)
+                    .max(config.open_us);
+                assert_eq!(next_step(&config, current), want, "{current} × {factor} ‰");
+            }
+        }
     }
 }

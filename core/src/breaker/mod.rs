@@ -367,7 +367,7 @@ impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
 
     /// The current time for `&self` reads, without remembering it.
     fn peek_now(&self) -> Instant {
-        self.clock.now().max(self.m.latest)
+        crate::clock::read(&self.clock).max(self.m.latest)
     }
 }
 
@@ -388,11 +388,11 @@ pub(crate) struct Lazy(Option<Instant>);
 
 impl<C: Clock> Reading<C> for Lazy {
     fn read(&mut self, clock: &C) -> Instant {
-        *self.0.get_or_insert_with(|| clock.now())
+        *self.0.get_or_insert_with(|| crate::clock::read(clock))
     }
 
     fn read_again(&mut self, clock: &C) -> Instant {
-        *self.0.insert(clock.now())
+        *self.0.insert(crate::clock::read(clock))
     }
 
     fn settle(&mut self, t: Instant) {

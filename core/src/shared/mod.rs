@@ -314,11 +314,11 @@ struct Now<'a, C> {
 impl<C: Clock> Reading<()> for Now<'_, C> {
     fn read(&mut self, _: &()) -> Instant {
         let clock = self.clock;
-        *self.at.get_or_insert_with(|| clock.now())
+        *self.at.get_or_insert_with(|| crate::clock::read(clock))
     }
 
     fn read_again(&mut self, _: &()) -> Instant {
-        *self.at.insert(self.clock.now())
+        *self.at.insert(crate::clock::read(self.clock))
     }
 
     fn settle(&mut self, t: Instant) {

@@ -28,12 +28,12 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W
         fresh_window: bool,
         f: impl Fn(&Machine, Totals, &Config, Instant) -> R,
     ) -> R {
-        let t = self.clock.now();
+        let t = crate::clock::read(&self.clock);
         let published = self.fast.lock_free();
         if let Some(lf) = published.filter(|_| !(fresh_window && W::NEEDS_CLOCK)) {
             if let Some((m, window)) = lf.gate.read() {
                 let now = t.max(m.latest).max(lf.gate.latest());
-                return f(&m, window, &lf.config, now);
+                return f(&m, window, K::FIXED.unwrap_or(&lf.config), now);
             }
         }
         let t = published.map_or(t, |lf| t.max(lf.gate.latest()));
@@ -50,9 +50,14 @@ impl<W: Window, C: Clock, O: Sink, L: LockKind, K: ConfigSource> SharedBreaker<W
             || match published {
                 Some(lf) => {
                     let (m, window) = lf.gate.read_any();
-                    f(&m, window, &lf.config, m.latest)
+                    f(&m, window, K::FIXED.unwrap_or(&lf.config), m.latest)
                 }
-                None => f(&FRESH, Totals::EMPTY, &Config::DEFAULT, Instant::ZERO),
+                None => f(
+                    &FRESH,
+                    Totals::EMPTY,
+                    K::FIXED.unwrap_or(&Config::DEFAULT),
+                    Instant::ZERO,
+                ),
             },
         )
     }
