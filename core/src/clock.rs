@@ -217,7 +217,11 @@ mod tests {
 
     #[test]
     fn millis_and_secs_convert_exactly_and_saturate_past_the_range() {
-        for (ms, us) in [(0, 0), (1, 1_000), (u64::MAX / 1_000, u64::MAX / 1_000 * 1_000)] {
+        for (ms, us) in [
+            (0, 0),
+            (1, 1_000),
+            (u64::MAX / 1_000, u64::MAX / 1_000 * 1_000),
+        ] {
             assert_eq!(Instant::from_millis(ms).as_micros(), us);
         }
         for ms in [u64::MAX / 1_000 + 1, u64::MAX] {

@@ -63,6 +63,17 @@ pub trait ConfigSource: sealed::Sealed {
     fn config(&self) -> &Config;
 }
 
+/// `config`, or the configuration `K` fixes: named by its type, it is a
+/// constant that folds into the code of an out-of-line function, where a
+/// reference would keep every rule's code and the configuration in flash.
+#[inline(always)]
+pub(crate) fn fixed_or<K: ConfigSource>(config: &Config) -> &Config {
+    match K::FIXED {
+        Some(fixed) => fixed,
+        None => config,
+    }
+}
+
 impl ConfigSource for Config {
     const FIXED: Option<&'static Config> = None;
     #[inline(always)]

@@ -6,6 +6,7 @@
 //! can publish it after each locked operation and answer reads without the
 //! lock from the published copy.
 
+use crate::fixed::{fixed_or, ConfigSource};
 use crate::policy::{self, RuleSet};
 use crate::tally::{Count, Counts};
 use crate::window::Totals;
@@ -77,13 +78,14 @@ impl Machine {
     /// one is due: Open → HalfOpen once the open time has passed; HalfOpen →
     /// Open at its deadline, and on to HalfOpen if that open time has passed
     /// too (see [`Machine::timeout_until`]).
-    pub(crate) fn pending(&self, config: &Config, now: Instant) -> Option<State> {
+    pub(crate) fn pending<K: ConfigSource>(&self, config: &Config, now: Instant) -> Option<State> {
+        let config = fixed_or::<K>(config);
         match self.state {
             State::Open if !self.opens_at_first_reading() && now >= self.until => {
                 Some(State::HalfOpen)
             }
             State::HalfOpen if self.half_open_timed_out(now) => {
-                if now >= self.timeout_until(config) {
+                if now >= self.timeout_until::<K>(config) {
                     Some(State::HalfOpen)
                 } else {
                     Some(State::Open)
@@ -98,9 +100,9 @@ impl Machine {
     /// idle past its deadline does not reject the next caller for a whole
     /// fresh open period.
     #[inline(never)]
-    pub(crate) fn timeout_until(&self, config: &Config) -> Instant {
+    pub(crate) fn timeout_until<K: ConfigSource>(&self, config: &Config) -> Instant {
         self.until
-            .saturating_add_micros(self.pending_open_us(config))
+            .saturating_add_micros(self.pending_open_us::<K>(config))
     }
 
     /// Whether the half-open episode has outlasted its time limit at `now`.
@@ -130,25 +132,29 @@ impl Machine {
     }
 
     /// The open time the pending half-open time-out will use.
-    fn pending_open_us(&self, config: &Config) -> u64 {
+    fn pending_open_us<K: ConfigSource>(&self, config: &Config) -> u64 {
         let step = if self.open_attempts > 0 {
-            policy::next_step(config, self.backoff_step_us)
+            policy::next_step::<K>(config, self.backoff_step_us)
         } else {
             config.open_us
         };
-        policy::jittered(config, step, policy::nonce(self.generation))
+        policy::jittered::<K>(config, step, policy::nonce(self.generation))
     }
 
     /// The state at `now`, due transitions counted as done.
-    pub(crate) fn state_at(&self, config: &Config, now: Instant) -> State {
-        self.pending(config, now).unwrap_or(self.state)
+    pub(crate) fn state_at<K: ConfigSource>(&self, config: &Config, now: Instant) -> State {
+        self.pending::<K>(config, now).unwrap_or(self.state)
     }
 
     /// Microseconds until a call may be admitted at `now`, if known.
-    pub(crate) fn retry_after_at(&self, config: &Config, now: Instant) -> Option<u64> {
-        match self.pending(config, now) {
+    pub(crate) fn retry_after_at<K: ConfigSource>(
+        &self,
+        config: &Config,
+        now: Instant,
+    ) -> Option<u64> {
+        match self.pending::<K>(config, now) {
             Some(State::HalfOpen) => Some(0),
-            Some(_) => Some(self.timeout_until(config).saturating_micros_since(now)),
+            Some(_) => Some(self.timeout_until::<K>(config).saturating_micros_since(now)),
             None => self.wait_at(config, now),
         }
     }
@@ -157,7 +163,7 @@ impl Machine {
     /// `outside` what a shared breaker counted outside the machine (its
     /// tally; `()` for none). Built in one expression, so that a caller's
     /// `Metrics` is written in place, not copied.
-    pub(crate) fn metrics_at(
+    pub(crate) fn metrics_at<K: ConfigSource>(
         &self,
         config: &Config,
         min_calls: u32,
@@ -168,7 +174,7 @@ impl Machine {
         // A due transition is reported as done: the state entered, its start,
         // and the empty window and streak it starts with.
         let reopened = self.open_attempts.saturating_add(1).max(1);
-        let pending = self.pending(config, now);
+        let pending = self.pending::<K>(config, now);
         let (state, entered_at, window, streak, probes, open_attempts) = match pending {
             Some(State::HalfOpen) if self.state == State::Open => (
                 State::HalfOpen,
@@ -180,7 +186,7 @@ impl Machine {
             ),
             Some(State::HalfOpen) => (
                 State::HalfOpen,
-                self.timeout_until(config),
+                self.timeout_until::<K>(config),
                 Totals::EMPTY,
                 0,
                 0,

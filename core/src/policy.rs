@@ -1,6 +1,7 @@
 //! When to trip and how long to stay open: the arithmetic of the rules,
 //! in integers only (no float, no division on the hot path).
 
+use crate::fixed::{fixed_or, ConfigSource};
 use crate::window::Totals;
 use crate::{Config, Rule};
 
@@ -97,7 +98,8 @@ impl RuleSet {
 /// The next un-jittered backoff step after `current`: `current × factor`,
 /// capped. Out of line: opening and the reads of a pending time-out share it.
 #[inline(never)]
-pub(crate) fn next_step(config: &Config, current: u64) -> u64 {
+pub(crate) fn next_step<K: ConfigSource>(config: &Config, current: u64) -> u64 {
+    let config = fixed_or::<K>(config);
     let whole = config.backoff_whole;
     let next = if whole != 0 {
         // A whole factor (2×, the common one): a product, saturating, in two
@@ -135,7 +137,8 @@ pub(crate) const fn nonce(generation: u64) -> u32 {
 
 /// The open time for a backoff step, jittered by a hash of `nonce`, capped,
 /// and never under 1 ms.
-pub(crate) fn jittered(config: &Config, step: u64, nonce: u32) -> u64 {
+pub(crate) fn jittered<K: ConfigSource>(config: &Config, step: u64, nonce: u32) -> u64 {
+    let config = fixed_or::<K>(config);
     let d = if config.jitter_permille == 0 {
         step
     } else {
@@ -251,7 +254,7 @@ mod tests {
             .unwrap();
         let (mut lo, mut hi) = (u64::MAX, 0);
         for nonce in 0..10_000 {
-            let d = jittered(&config, 10_000_000, nonce);
+            let d = jittered::<Config>(&config, 10_000_000, nonce);
             assert!((8_000_000..=12_000_000).contains(&d), "{d}");
             lo = lo.min(d);
             hi = hi.max(d);
@@ -272,7 +275,7 @@ mod tests {
         let mut steps = [0u64; 6];
         for s in &mut steps {
             *s = step;
-            step = next_step(&config, step);
+            step = next_step::<Config>(&config, step);
         }
         assert_eq!(
             steps,
@@ -314,7 +317,11 @@ mod tests {
                     .unwrap_or(u64::MAX)
                     .min(config.max_open_us)
                     .max(config.open_us);
-                assert_eq!(next_step(&config, current), want, "{current} × {factor} ‰");
+                assert_eq!(
+                    next_step::<Config>(&config, current),
+                    want,
+                    "{current} × {factor} ‰"
+                );
             }
         }
     }

@@ -322,7 +322,9 @@ impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
     /// ```
     pub fn state(&self) -> State {
         match self.m.state {
-            State::Open | State::HalfOpen => self.m.state_at(self.config.config(), self.peek_now()),
+            State::Open | State::HalfOpen => {
+                self.m.state_at::<K>(self.config.config(), self.peek_now())
+            }
             s => s,
         }
     }
@@ -349,14 +351,15 @@ impl<W: Window, C: Clock, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
 
     /// [`retry_after`](Self::retry_after) in microseconds.
     pub fn retry_after_micros(&self) -> Option<u64> {
-        self.m.retry_after_at(self.config.config(), self.peek_now())
+        self.m
+            .retry_after_at::<K>(self.config.config(), self.peek_now())
     }
 
     /// A snapshot of state and counters.
     pub fn metrics(&self) -> Metrics {
         let now = self.peek_now();
         let window = self.window.totals(now);
-        self.m.metrics_at(
+        self.m.metrics_at::<K>(
             self.config.config(),
             min_calls::<W>(self.config.config()),
             window,

@@ -278,7 +278,7 @@ impl<W: Window, C, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
         let m = &mut self.m;
         if m.state == State::HalfOpen && m.open_attempts > 0 {
             if reason != Reason::RetryAfter {
-                m.backoff_step_us = policy::next_step(self.config.config(), m.backoff_step_us);
+                m.backoff_step_us = policy::next_step::<K>(self.config.config(), m.backoff_step_us);
             }
             m.open_attempts = m.open_attempts.saturating_add(1);
         } else {
@@ -287,7 +287,7 @@ impl<W: Window, C, O: Sink, K: ConfigSource> Breaker<W, C, O, K> {
         }
         let open_us = match open_for_us {
             Some(us) => us.max(policy::MIN_OPEN_US),
-            None => policy::jittered(
+            None => policy::jittered::<K>(
                 self.config.config(),
                 m.backoff_step_us,
                 policy::nonce(m.generation),

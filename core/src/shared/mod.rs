@@ -73,17 +73,14 @@ pub trait LockKind {
     /// Runs `f` with exclusive access, or returns `None` if re-entered.
     fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R>;
 
-    /// Runs `f` with exclusive access, or `busy` if re-entered. The same
-    /// as [`with`](LockKind::with) but for the `Option`, which a lock kind
-    /// may override so that a large result is built where the caller wants
-    /// it, not copied out of an `Option` (reads of metrics use it).
+    /// Runs `f` with exclusive access, or with `None` if re-entered. The
+    /// same as [`with`](LockKind::with) but without the `Option` around the
+    /// result, which a lock kind may override so that `f` is called from
+    /// one place and a large result is built where the caller wants it,
+    /// not copied out of an `Option` (reads of metrics use it).
     #[inline(always)]
-    fn with_or<T, R>(
-        lock: &Self::Lock<T>,
-        f: impl FnOnce(&mut T) -> R,
-        busy: impl FnOnce() -> R,
-    ) -> R {
-        Self::with(lock, f).unwrap_or_else(busy)
+    fn with_maybe<T, R>(lock: &Self::Lock<T>, f: impl Fn(Option<&mut T>) -> R) -> R {
+        Self::with(lock, |value| f(Some(value))).unwrap_or_else(|| f(None))
     }
 }
 
@@ -112,18 +109,17 @@ impl LockKind for CriticalSectionLock {
     }
 
     fn with<T, R>(lock: &Self::Lock<T>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        Self::with_or(lock, |value| Some(f(value)), || None)
+        critical_section::with(|cs| {
+            let mut value = lock.borrow(cs).try_borrow_mut().ok()?;
+            Some(f(&mut value))
+        })
     }
 
     #[inline(always)]
-    fn with_or<T, R>(
-        lock: &Self::Lock<T>,
-        f: impl FnOnce(&mut T) -> R,
-        busy: impl FnOnce() -> R,
-    ) -> R {
-        critical_section::with(|cs| match lock.borrow(cs).try_borrow_mut() {
-            Ok(mut value) => f(&mut value),
-            Err(_) => busy(),
+    fn with_maybe<T, R>(lock: &Self::Lock<T>, f: impl Fn(Option<&mut T>) -> R) -> R {
+        critical_section::with(|cs| {
+            let mut value = lock.borrow(cs).try_borrow_mut().ok();
+            f(value.as_deref_mut())
         })
     }
 }
