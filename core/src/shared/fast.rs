@@ -3,9 +3,7 @@
 //! or [`Locked`] where every operation takes the lock and only a counter of
 //! refused re-entries is kept. Chosen by the lock kind ([`FastPath`]).
 
-use core::cell::Cell;
-
-use critical_section::Mutex;
+use portable_atomic::{AtomicU32, Ordering};
 
 use super::gate::Gate;
 use crate::machine::Outside;
@@ -114,9 +112,7 @@ impl<T: Tally> FastPath for LockFree<T> {
 /// ```
 #[derive(Debug)]
 pub struct Locked {
-    /// In a critical section: chips without 64-bit atomics mostly have no
-    /// 32-bit read-modify-write either, and this is counted rarely.
-    busy_rejections: Mutex<Cell<u32>>,
+    busy_rejections: AtomicU32,
 }
 
 impl Locked {
@@ -125,7 +121,7 @@ impl Locked {
     pub const fn new(config: &Config) -> Self {
         let _ = config;
         Locked {
-            busy_rejections: Mutex::new(Cell::new(0)),
+            busy_rejections: AtomicU32::new(0),
         }
     }
 }
@@ -145,17 +141,14 @@ impl FastPath for Locked {
 
     fn count_busy_rejection(&self) {
         // Saturating: a count that stops is better than one that restarts.
-        critical_section::with(|cs| {
-            let n = self.busy_rejections.borrow(cs);
-            n.set(n.get().saturating_add(1));
-        });
+        let _ = self
+            .busy_rejections
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1));
     }
 
     type Outside = BusyRejections;
     fn outside(&self) -> BusyRejections {
-        BusyRejections(critical_section::with(|cs| {
-            self.busy_rejections.borrow(cs).get()
-        }))
+        BusyRejections(self.busy_rejections.load(Ordering::Relaxed))
     }
 }
 
